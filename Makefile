@@ -1,0 +1,46 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both create the virtualenv
+# and install the project (with its dev tools) on first use; later runs reinstall only when
+# pyproject.toml changes.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck unit crds format clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+# Until the console lands, `make run` shows the most useful working command on the samples.
+ARGS ?= validate $(wildcard samples/*.yaml)
+
+## run: set up, then start AgentOps
+run: $(STAMP)
+	$(BIN)/agentops $(ARGS)
+
+## test: set up, then every check and every test (what CI runs)
+test: lint typecheck crds unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+crds: $(STAMP)
+	$(BIN)/agentops crds check
+
+unit: $(STAMP)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The AgentOps terminal console."""
