@@ -1,0 +1,1 @@
+"""The `agentops` command line: one entry point, one module per subcommand."""

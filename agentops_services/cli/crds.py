@@ -1,0 +1,81 @@
+"""`agentops crds generate|check`: keep crds/ in step with the API models."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+from pathlib import Path
+from typing import Any
+
+from agentops_services.api.crd import all_crds, crd_yaml
+from agentops_services.api.v1alpha1 import GROUP
+
+DEFAULT_DIR = Path("crds")
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("crds", help="generate or check the CustomResourceDefinitions")
+    actions = parser.add_subparsers(dest="crds_action", metavar="ACTION", required=True)
+    for name, run, text in (
+        ("generate", _generate, "write crds/ from the API models"),
+        ("check", _check, "exit 1 with a diff when crds/ is not what generate would write"),
+    ):
+        action = actions.add_parser(name, help=text, description=text)
+        action.add_argument(
+            "--dir", type=Path, default=DEFAULT_DIR, help="directory of the CRD files (crds)"
+        )
+        action.set_defaults(run=run)
+
+
+def expected_files() -> dict[str, str]:
+    """File name -> exact text of every CRD file."""
+    return {name: crd_yaml(manifest) for name, manifest in all_crds().items()}
+
+
+def _stale_files(directory: Path) -> list[Path]:
+    expected = expected_files()
+    return [p for p in sorted(directory.glob(f"{GROUP}_*.yaml")) if p.name not in expected]
+
+
+def _generate(args: argparse.Namespace) -> int:
+    directory: Path = args.dir
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in _stale_files(directory):
+        stale.unlink()
+        print(f"removed {stale}")
+    for name, text in expected_files().items():
+        path = directory / name
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+            print(f"wrote {path}")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    directory: Path = args.dir
+    problems = 0
+    for name, text in expected_files().items():
+        path = directory / name
+        current = path.read_text() if path.exists() else ""
+        if current != text:
+            problems += 1
+            sys.stdout.writelines(
+                difflib.unified_diff(
+                    current.splitlines(keepends=True),
+                    text.splitlines(keepends=True),
+                    fromfile=str(path),
+                    tofile=f"{path} (generated)",
+                )
+            )
+    for stale in _stale_files(directory):
+        problems += 1
+        print(f"{stale}: not generated from any model")
+    if problems:
+        print(
+            f"{directory}/ is stale ({problems} file(s)): run `agentops crds generate`",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"{directory}/ is up to date")
+    return 0

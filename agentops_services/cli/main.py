@@ -1,0 +1,47 @@
+"""`agentops`: the entry point that dispatches to subcommands.
+
+Subcommand modules are imported only when chosen, so `agentops validate` never pays for the
+console's imports and the services never import Textual.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from agentops_services import __version__
+from agentops_services.cli import crds, validate
+
+Command = Callable[[argparse.Namespace], int]
+
+_SUBCOMMANDS = (crds, validate)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="agentops",
+        description="A Kubernetes-native platform for AI agents, driven from the terminal.",
+    )
+    parser.add_argument("--version", action="version", version=f"agentops {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in _SUBCOMMANDS:
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    run: Command | None = getattr(args, "run", None)
+    if run is None:
+        parser.print_help()
+        return 0
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
