@@ -15,6 +15,7 @@ from agentops_services.api.v1alpha1.meta import (
     CrdInfo,
     PrinterColumn,
     Resource,
+    block_rules,
 )
 
 ResourceKind = Literal[
@@ -118,33 +119,11 @@ class Documentation(ApiModel):
     """ConfigMap key holding documentation text."""
 
 
-def _block_rules() -> tuple[CelRule, ...]:
-    rules: list[CelRule] = []
-    for kind, block in BLOCK_FOR_KIND.items():
-        rules.append(
-            CelRule(
-                rule=f"self.kind != '{kind}' || has(self.{block})",
-                message=f"{block} config is required for kind={kind}",
-                field_path=f".{block}",
-                reason="FieldValueRequired",
-            )
-        )
-        rules.append(
-            CelRule(
-                rule=f"self.kind == '{kind}' || !has(self.{block})",
-                message=f"{block} config is only allowed for kind={kind}",
-                field_path=f".{block}",
-                reason="FieldValueForbidden",
-            )
-        )
-    return tuple(rules)
-
-
 class AgentResourceSpec(ApiModel):
     """Desired state of an AgentResource."""
 
     cel_rules: ClassVar[tuple[CelRule, ...]] = (
-        *_block_rules(),
+        *block_rules("kind", BLOCK_FOR_KIND, required=BLOCK_FOR_KIND),
         CelRule(
             rule=(
                 "!has(self.documentation) || has(self.documentation.configMapRef) || "

@@ -21,6 +21,7 @@ from agentops_services.api.v1alpha1.meta import (
     CrdInfo,
     PrinterColumn,
     Resource,
+    block_rules,
     name_rule,
 )
 
@@ -110,33 +111,11 @@ class WebhookIngress(ApiModel):
     """Serve HTTPS with a cert-manager certificate."""
 
 
-def _block_rules() -> tuple[CelRule, ...]:
-    required = tuple(
-        CelRule(
-            rule=f"self.type != '{type_}' || has(self.{BLOCK_FOR_TYPE[type_]})",
-            message=f"{BLOCK_FOR_TYPE[type_]} config is required for type={type_}",
-            field_path=f".{BLOCK_FOR_TYPE[type_]}",
-            reason="FieldValueRequired",
-        )
-        for type_ in REQUIRED_BLOCK_TYPES
-    )
-    forbidden = tuple(
-        CelRule(
-            rule=f"self.type == '{type_}' || !has(self.{block})",
-            message=f"{block} config is only allowed for type={type_}",
-            field_path=f".{block}",
-            reason="FieldValueForbidden",
-        )
-        for type_, block in BLOCK_FOR_TYPE.items()
-    )
-    return required + forbidden
-
-
 class ChannelSpec(ApiModel):
     """Desired state of a Channel."""
 
     cel_rules: ClassVar[tuple[CelRule, ...]] = (
-        *_block_rules(),
+        *block_rules("type", BLOCK_FOR_TYPE, required=REQUIRED_BLOCK_TYPES),
         CelRule(
             rule=(
                 "!(self.type in ['gitlab', 'github', 'webhook']) || "

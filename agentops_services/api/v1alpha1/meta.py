@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Final, Literal
+from typing import Any, ClassVar, Final, Literal, TypeVar
 
 from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
@@ -185,6 +186,40 @@ class Resource(ApiModel):
     @classmethod
     def kind_name(cls) -> str:
         return cls.__name__
+
+
+SelectorValue = TypeVar("SelectorValue", bound=str)
+
+
+def block_rules(
+    selector: str,
+    block_for_value: Mapping[SelectorValue, str],
+    required: Iterable[SelectorValue],
+) -> tuple[CelRule, ...]:
+    """Rules for a spec whose `selector` field picks one configuration block.
+
+    The block of the chosen value must be present when that value is in `required`, and the
+    block of every other value must be absent.
+    """
+    needs = tuple(
+        CelRule(
+            rule=f"self.{selector} != '{value}' || has(self.{block_for_value[value]})",
+            message=f"{block_for_value[value]} config is required for {selector}={value}",
+            field_path=f".{block_for_value[value]}",
+            reason="FieldValueRequired",
+        )
+        for value in required
+    )
+    refuses = tuple(
+        CelRule(
+            rule=f"self.{selector} == '{value}' || !has(self.{block})",
+            message=f"{block} config is only allowed for {selector}={value}",
+            field_path=f".{block}",
+            reason="FieldValueForbidden",
+        )
+        for value, block in block_for_value.items()
+    )
+    return needs + refuses
 
 
 def name_rule(max_length: int, label: bool, why: str) -> CelRule:
