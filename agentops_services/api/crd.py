@@ -115,11 +115,9 @@ def openapi_schema(kind: type[Resource]) -> dict[str, Any]:
         "description": "Kind is a string value representing the REST resource this object "
         "represents.",
     }
-    props["metadata"] = {
-        "type": "object",
-        "description": "Standard object metadata.",
-        "properties": {"name": {"type": "string", "description": "Name of the object."}},
-    }
+    # The API server accepts no more than this for metadata (not even descriptions); naming
+    # `name` lets root rules report at fieldPath .metadata.name.
+    props["metadata"] = {"type": "object", "properties": {"name": {"type": "string"}}}
     schema["required"] = ["spec"]
     return schema
 

@@ -273,10 +273,5 @@ def _rule_error(rule: CelRule, path: PathKey) -> FieldError:
     where = path
     if rule.field_path:
         where = (*path, *rule.field_path.strip(".").split("."))
-    reason_body = _REASON_BODY.get(rule.reason or "")
-    detail = (
-        f"{reason_body}: {rule.message}"
-        if reason_body
-        else f'Invalid value: "object": {rule.message}'
-    )
-    return FieldError(where, detail)
+    reason_body = _REASON_BODY.get(rule.reason or "", "Invalid value")
+    return FieldError(where, f"{reason_body}: {rule.message}")

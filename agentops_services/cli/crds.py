@@ -8,10 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agentops_services.api.crd import all_crds, crd_yaml
-from agentops_services.api.v1alpha1 import GROUP
-
 DEFAULT_DIR = Path("crds")
+FILE_PATTERN = "agents.agentops.io_*.yaml"
 
 
 def register(subparsers: Any) -> None:
@@ -30,21 +28,23 @@ def register(subparsers: Any) -> None:
 
 def expected_files() -> dict[str, str]:
     """File name -> exact text of every CRD file."""
+    from agentops_services.api.crd import all_crds, crd_yaml  # noqa: PLC0415 - keep startup fast
+
     return {name: crd_yaml(manifest) for name, manifest in all_crds().items()}
 
 
-def _stale_files(directory: Path) -> list[Path]:
-    expected = expected_files()
-    return [p for p in sorted(directory.glob(f"{GROUP}_*.yaml")) if p.name not in expected]
+def _stale_files(directory: Path, expected: dict[str, str]) -> list[Path]:
+    return [p for p in sorted(directory.glob(FILE_PATTERN)) if p.name not in expected]
 
 
 def _generate(args: argparse.Namespace) -> int:
     directory: Path = args.dir
     directory.mkdir(parents=True, exist_ok=True)
-    for stale in _stale_files(directory):
+    expected = expected_files()
+    for stale in _stale_files(directory, expected):
         stale.unlink()
         print(f"removed {stale}")
-    for name, text in expected_files().items():
+    for name, text in expected.items():
         path = directory / name
         if not path.exists() or path.read_text() != text:
             path.write_text(text)
@@ -55,7 +55,8 @@ def _generate(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     directory: Path = args.dir
     problems = 0
-    for name, text in expected_files().items():
+    expected = expected_files()
+    for name, text in expected.items():
         path = directory / name
         current = path.read_text() if path.exists() else ""
         if current != text:
@@ -68,7 +69,7 @@ def _check(args: argparse.Namespace) -> int:
                     tofile=f"{path} (generated)",
                 )
             )
-    for stale in _stale_files(directory):
+    for stale in _stale_files(directory, expected):
         problems += 1
         print(f"{stale}: not generated from any model")
     if problems:

@@ -1,7 +1,7 @@
 """`agentops`: the entry point that dispatches to subcommands.
 
-Subcommand modules are imported only when chosen, so `agentops validate` never pays for the
-console's imports and the services never import Textual.
+Each subcommand module registers its arguments cheaply and imports what it needs only when it
+runs, so `agentops --version` is instant and no command pays for another's imports.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ import sys
 from collections.abc import Callable, Sequence
 
 from agentops_services import __version__
-from agentops_services.cli import crds, validate
+from agentops_services.cli import crds, testenv, validate
 
 Command = Callable[[argparse.Namespace], int]
 
-_SUBCOMMANDS = (crds, validate)
+_SUBCOMMANDS = (crds, validate, testenv)
 
 
 def build_parser() -> argparse.ArgumentParser:

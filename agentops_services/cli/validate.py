@@ -8,8 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from agentops_services.api.manifests import check_manifests
-
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
@@ -46,6 +44,8 @@ def _expand(paths: list[str]) -> Iterator[tuple[str, Path | None]]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from agentops_services.api.manifests import check_manifests  # noqa: PLC0415 - fast startup
+
     valid = invalid = skipped = files = 0
     for label, path in _expand(args.paths):
         files += 1

@@ -73,7 +73,7 @@ def test_several_rule_violations_are_all_reported() -> None:
     )
     assert found == [
         "spec.storage: Forbidden: storage is only allowed for daemon agents",
-        "spec.fallbackModels: Invalid value: \"object\": each fallback model 'provider/model' must name a provider in providerRefs",
+        "spec.fallbackModels: Invalid value: each fallback model 'provider/model' must name a provider in providerRefs",
         "spec.schedulePrompt: Required value: schedulePrompt is required when schedule is set",
     ]
 
@@ -82,7 +82,7 @@ def test_nested_rule_reports_the_nested_path() -> None:
     assert errors(
         agent(tools=[{"name": "t", "permissions": {"mode": "deny", "rules": ["ok", "bad:x"]}}])
     ) == [
-        "spec.tools[0].permissions.rules: Invalid value: \"object\": each rule is 'tool' or 'tool:arg=value' (a trailing * in value matches a prefix, arg * matches any argument)"
+        "spec.tools[0].permissions.rules: Invalid value: each rule is 'tool' or 'tool:arg=value' (a trailing * in value matches a prefix, arg * matches any argument)"
     ]
 
 
@@ -108,7 +108,7 @@ def test_names_that_cannot_name_a_service_are_refused() -> None:
     ]
     data["metadata"]["name"] = "my.agent"
     assert errors(data)[0].startswith(
-        'metadata.name: Invalid value: "object": metadata.name must be at most 63'
+        "metadata.name: Invalid value: metadata.name must be at most 63"
     )
 
 
@@ -135,7 +135,7 @@ def test_transition_rule_needs_the_old_object() -> None:
     assert errors(run, old=run) == []
     changed = run | {"spec": run["spec"] | {"prompt": "another"}}
     assert errors(changed, old=run) == [
-        'spec: Invalid value: "object": spec is immutable: create a new AgentRun'
+        "spec: Invalid value: spec is immutable: create a new AgentRun"
     ]
 
 

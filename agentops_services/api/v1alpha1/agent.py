@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
@@ -47,6 +47,7 @@ CRON_PATTERN = (
     r"[^\\s]+\\s+[^\\s]+\\s+[^\\s]+\\s+[^\\s]+\\s+[^\\s]+)$"
 )
 PERMISSION_RULE_PATTERN = r"^[^:=\\s]+(:[^=\\s]+=.*)?$"
+RuleText = Annotated[str, Field(max_length=256)]
 
 
 class ProviderBinding(ApiModel):
@@ -90,7 +91,7 @@ class MCPPermissions(ApiModel):
 
     mode: Literal["deny", "allow"]
     """deny blocks calls that match a rule; allow permits only calls that match one."""
-    rules: list[ShortText] = Field(max_length=128)
+    rules: list[RuleText] = Field(max_length=64)
     """Rules: tool, tool:arg=value, tool:arg=prefix*, tool:*=value."""
 
 

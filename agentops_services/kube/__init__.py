@@ -1,0 +1,1 @@
+"""kubernetes-asyncio glue: clients, typed access to our resources, watches, apply."""
