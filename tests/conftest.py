@@ -16,10 +16,13 @@ from typing import TypeVar
 
 import pytest
 from kubernetes_asyncio import client
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from agentops_services.api.crd import all_crds
 from agentops_services.kube.client import api_client
 from agentops_services.kube.crds import apply_crds
+from agentops_services.telemetry import setup_tracing
 from agentops_services.testing.binaries import missing_reason
 from agentops_services.testing.controlplane import ControlPlane
 
@@ -28,6 +31,18 @@ SAMPLES = REPO / "samples"
 INVALID_SAMPLES = SAMPLES / "invalid"
 
 _IN_CI = os.environ.get("CI", "").lower() == "true"
+
+# One tracer provider for the whole run: services under test emit real spans, kept in memory.
+SPANS = InMemorySpanExporter()
+setup_tracing("agentops-tests", processor=SimpleSpanProcessor(SPANS))
+
+
+@pytest.fixture
+def spans() -> InMemorySpanExporter:
+    """The spans finished during this test."""
+    SPANS.clear()
+    return SPANS
+
 
 T = TypeVar("T")
 

@@ -9,14 +9,34 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 
+def _encodable(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, list):
+        return all(_encodable(item) for item in value)
+    return True
+
+
 class MemoryModel(BaseModel):
-    """Base of memory API payloads: snake_case, strict types, unknown fields refused."""
+    """Base of memory API payloads: snake_case, strict types, unknown fields refused, text that
+    is valid UTF-8 (JSON may carry lone surrogates, which no database can store)."""
 
     model_config = ConfigDict(extra="forbid", strict=True, use_attribute_docstrings=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _valid_unicode(cls, value: Any, info: ValidationInfo) -> Any:
+        if not _encodable(value):
+            raise PydanticCustomError("unicode", "must be valid Unicode text (no lone surrogates)")
+        return value
 
     def to_wire(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
@@ -46,6 +66,10 @@ Scope = Annotated[str, _bytes_at_most(50, required=False)]
 TopicKey = Annotated[str, _bytes_at_most(200, required=False)]
 
 
+RecordId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+"""A database id (a positive signed 64-bit integer)."""
+Count = Annotated[int, Field(ge=0, le=2**63 - 1)]
+
 ObservationAction = Literal["created", "updated", "deduplicated"]
 Role = Literal["system", "user", "assistant", "tool"]
 
@@ -65,7 +89,7 @@ class Session(MemoryModel):
     started_at: str
     ended_at: str | None = None
     summary: str | None = None
-    message_count: int = 0
+    message_count: Count = 0
 
 
 class TranscriptMessage(MemoryModel):
@@ -99,7 +123,7 @@ class ObservationCreate(MemoryModel):
     scope: Scope | None = None
     topic_key: TopicKey | None = None
     """Stable key of an evolving fact: a write with the same key updates it in place."""
-    supersedes: int | None = Field(None, ge=1)
+    supersedes: RecordId | None = None
     """Id of an observation this one replaces; the old one is retired from context."""
 
 
@@ -115,7 +139,7 @@ class ObservationWriteResult(MemoryModel):
 class Observation(MemoryModel):
     """A stored observation."""
 
-    id: int
+    id: RecordId
     session_id: str
     type: str
     title: str
@@ -125,14 +149,16 @@ class Observation(MemoryModel):
     scope: str = "project"
     topic_key: str | None = None
     normalized_hash: str | None = None
-    revision_count: int = 1
-    duplicate_count: int = 1
+    revision_count: Count = 1
+    duplicate_count: Count = 1
     last_seen_at: str | None = None
     promoted_to: str | None = None
     created_at: str
     updated_at: str
-    superseded_by: int | None = None
-    """Id of the observation that replaced this one."""
+    supersedes: RecordId | None = None
+    """Id of the observation this one replaced."""
+    superseded_by: RecordId | None = None
+    """Id of the observation that replaced this one (it is no longer injected or searched)."""
 
 
 class ObservationPatch(MemoryModel):
@@ -152,7 +178,10 @@ class SearchHit(MemoryModel):
     title: str
     content: str
     rank: float
+    """BM25 rank: lower is better (-1000 for a topic_key match)."""
     topic_key: str | None = None
+    snippet: str | None = None
+    """Best-matching fragment with the matched terms wrapped in <mark>...</mark>."""
 
 
 class SessionSummary(MemoryModel):
@@ -163,6 +192,10 @@ class ContextObservation(MemoryModel):
     type: str
     title: str
     content: str
+    """At most 300 characters."""
+    id: int | None = None
+    method: Literal["topic_key", "fts5_bm25", "recency"] | None = None
+    """How it was chosen: exact topic_key, BM25 relevance, or recency."""
 
 
 class ContextResponse(MemoryModel):
@@ -170,6 +203,8 @@ class ContextResponse(MemoryModel):
 
     recent_sessions: list[SessionSummary] = Field(default_factory=list)
     recent_observations: list[ContextObservation] = Field(default_factory=list)
+    tokens: int | None = None
+    """Estimated tokens of the whole context (bytes / 4)."""
 
 
 class TimelineEntry(MemoryModel):

@@ -11,11 +11,11 @@ import sys
 from collections.abc import Callable, Sequence
 
 from agentops_services import __version__
-from agentops_services.cli import crds, testenv, validate
+from agentops_services.cli import crds, memory, testenv, validate
 
 Command = Callable[[argparse.Namespace], int]
 
-_SUBCOMMANDS = (crds, validate, testenv)
+_SUBCOMMANDS = (crds, validate, memory, testenv)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,1 @@
+"""Typed HTTP APIs on Starlette: endpoints, OpenAPI, serving."""
