@@ -147,7 +147,7 @@ request = function()
   counter = counter + 1
   local body
   if counter %% 5 == 0 and counter > 50 then
-    body = bodies[counter - 1 - (counter %% 37)]   -- a repeat of a recent write: deduplicated
+    body = bodies[((counter - 1 - (counter %% 37)) %% #bodies) + 1]  -- a recent write again: deduplicated
   else
     body = bodies[(counter %% #bodies) + 1]
   end
