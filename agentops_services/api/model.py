@@ -20,6 +20,7 @@ from pydantic import (
     GetJsonSchemaHandler,
     PlainSerializer,
     PlainValidator,
+    ValidationError,
     WithJsonSchema,
 )
 from pydantic.alias_generators import to_camel
@@ -160,3 +161,13 @@ JsonObject = Annotated[
     WithJsonSchema({"type": "object", "x-kubernetes-preserve-unknown-fields": True}),
 ]
 """Free-form JSON object kept as given (for example a tool's input schema)."""
+
+
+def field_errors(exc: ValidationError) -> list[tuple[str, str]]:
+    """(dotted field path, message) for each problem, in pydantic's order."""
+    return [(".".join(str(part) for part in error["loc"]), error["msg"]) for error in exc.errors()]
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """Every problem as `field: message`, joined with '; '."""
+    return "; ".join(f"{where}: {msg}" if where else msg for where, msg in field_errors(exc))

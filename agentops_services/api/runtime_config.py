@@ -180,6 +180,8 @@ class RuntimeConfig(ConfigModel):
     temperature: Number | None = Field(None, ge=0, le=2)
     max_output_tokens: int | None = Field(None, ge=1)
     max_steps: int | None = Field(None, ge=1)
+    max_retries: int = Field(2, ge=0, le=10)
+    """Retries of a failed model call (429, 5xx, overloaded, stalled) before falling back."""
     permission_tools: list[str] | None = None
     enable_question_tool: bool | None = None
     max_tool_result_chars: int = Field(DEFAULT_MAX_TOOL_RESULT_CHARS, ge=1000)

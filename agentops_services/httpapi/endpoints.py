@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from agentops_services.api.model import describe_errors, field_errors
 from agentops_services.telemetry import extract_context
 from agentops_services.telemetry import span as span_context
 
@@ -177,13 +178,9 @@ def _validation_error(exc: ValidationError) -> ApiError:
     errors = exc.errors()
     if errors and errors[0]["type"] == "json_invalid":
         return ApiError(400, f"invalid JSON: {errors[0]['ctx'].get('error', errors[0]['msg'])}")
-    problems = []
-    first_field = None
-    for error in exc.errors():
-        where = ".".join(str(part) for part in error["loc"])
-        first_field = first_field or where or None
-        problems.append(f"{where}: {error['msg']}" if where else error["msg"])
-    return ApiError(422, "; ".join(problems), first_field)
+    problems = field_errors(exc)
+    first_field = next((where for where, _ in problems if where), None)
+    return ApiError(422, describe_errors(exc), first_field)
 
 
 def _error_type(status: int) -> str:

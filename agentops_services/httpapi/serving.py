@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass
+from types import FrameType
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -43,9 +45,37 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve_forever(app: ASGIApp, host: str, port: int) -> None:
-    """Serve until SIGINT/SIGTERM, then shut down gracefully."""
-    server = uvicorn.Server(_config(app, host, port))
+class _HookedServer(uvicorn.Server):
+    """A server that runs `on_exit` as soon as it is told to stop, before it waits for open
+    connections to finish (long-lived streams would otherwise hold it for the whole drain)."""
+
+    def __init__(
+        self, config: uvicorn.Config, on_exit: Callable[[], Coroutine[Any, Any, None]]
+    ) -> None:
+        super().__init__(config)
+        self._on_exit = on_exit
+        self._exit_task: asyncio.Task[None] | None = None
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        if self._exit_task is None:
+            loop = asyncio.get_running_loop()
+            loop.call_soon_threadsafe(self._start_exit, loop)
+
+    def _start_exit(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._exit_task is None:
+            self._exit_task = loop.create_task(self._on_exit())
+
+
+def serve_forever(
+    app: ASGIApp,
+    host: str,
+    port: int,
+    on_exit: Callable[[], Coroutine[Any, Any, None]] | None = None,
+) -> None:
+    """Serve until SIGINT/SIGTERM, then shut down gracefully (running `on_exit` first)."""
+    config = _config(app, host, port)
+    server = uvicorn.Server(config) if on_exit is None else _HookedServer(config, on_exit)
     server.run()
 
 

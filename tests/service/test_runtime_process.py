@@ -1,0 +1,150 @@
+"""`agentops runtime` as a real process: task mode's result and exit codes, a bad config's exit
+code, and a kill -9 in the middle of a turn that loses no completed step."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+from httpx_sse import EventSource
+
+from tests.conftest import eventually
+
+AGENTOPS = [sys.executable, "-m", "agentops_services.cli.main"]
+
+
+def write_agent(tmp_path: Path, turns: list[dict[str, Any]], **config: Any) -> Path:
+    (tmp_path / "script.yaml").write_text(yaml.safe_dump({"turns": turns}))
+    path = tmp_path / "config.json"
+    path.write_text(
+        json.dumps(
+            {
+                "providers": [{"name": "demo", "type": "scripted", "script": "script.yaml"}],
+                "primaryModel": "demo/replay",
+                "systemPrompt": "You are a test agent.",
+                **config,
+            }
+        )
+    )
+    return path
+
+
+def run_task(tmp_path: Path, config: Path, prompt: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "AGENT_NAME": "nightly", "AGENT_PROMPT": prompt}
+    env.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
+    return subprocess.run(
+        [*AGENTOPS, "runtime", "--config", str(config),
+         "--termination-log", str(tmp_path / "termination-log")],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
+def test_task_mode_prints_the_result_and_writes_the_termination_log(tmp_path: Path) -> None:
+    config = write_agent(
+        tmp_path,
+        [
+            {"text": "Checking.", "toolCalls": [{"name": "lookup", "input": {"q": "pods"}}]},
+            {"text": "All pods run.", "usage": {"inputTokens": 50, "outputTokens": 7}},
+        ],
+    )
+    done = run_task(tmp_path, config, "check the pods")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["success"] is True
+    assert result["output"] == "All pods run."
+    assert result["steps"] == 2 and result["model"] == "demo/replay"
+    assert result["outputTokens"] >= 7 and len(result["traceID"]) == 32
+    assert json.loads((tmp_path / "termination-log").read_text()) == result
+
+
+def test_a_failed_task_exits_1_with_the_error(tmp_path: Path) -> None:
+    config = write_agent(tmp_path, [{"error": {"status": 401, "message": "invalid x-api-key"}}])
+    done = run_task(tmp_path, config, "anything")
+    assert done.returncode == 1
+    result = json.loads(done.stdout)
+    assert result["success"] is False
+    assert result["error"] == "demo/replay: HTTP 401: invalid x-api-key"
+
+
+def test_a_bad_config_exits_2_naming_the_field(tmp_path: Path) -> None:
+    config = write_agent(tmp_path, [], maxSteps="ten")
+    done = run_task(tmp_path, config, "anything")
+    assert done.returncode == 2
+    assert f"{config}: maxSteps: Input should be a valid integer" in done.stderr
+    assert "Traceback" not in done.stderr
+    result = json.loads((tmp_path / "termination-log").read_text())
+    assert result["success"] is False and "maxSteps" in result["error"]
+
+    unknown = write_agent(tmp_path, [], primaryModel="nowhere/model")
+    done = run_task(tmp_path, unknown, "anything")
+    assert done.returncode == 2
+    assert "primaryModel: 'nowhere/model': no provider named 'nowhere'" in done.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextlib.asynccontextmanager
+async def daemon(config: Path, state_dir: Path) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
+    port = free_port()
+    env = {**os.environ, "AGENT_NAME": "crash-test"}
+    env.pop("AGENT_PROMPT", None)
+    process = await asyncio.create_subprocess_exec(
+        *AGENTOPS, "runtime", "--config", str(config), "--host", "127.0.0.1",
+        "--port", str(port), "--state-dir", str(state_dir),
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+
+            async def healthy() -> None:
+                assert process.returncode is None, "the runtime exited"
+                (await client.get("/healthz")).raise_for_status()
+
+            await eventually(healthy, timeout=30)
+            yield client, process
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(process.wait(), 30)
+
+
+async def test_kill_9_mid_turn_keeps_every_completed_step(tmp_path: Path) -> None:
+    step = {"text": "Looking.", "toolCalls": [{"name": "lookup", "input": {"q": "x"}}]}
+    config = write_agent(tmp_path, [step, step, step, {"text": "Almost there", "stall": True}])
+    state = tmp_path / "state"
+    async with (
+        daemon(config, state) as (client, process),
+        client.stream("POST", "/prompt/stream", json={"prompt": "dig"}) as response,
+    ):
+        events = []
+        async for event in EventSource(response).aiter_sse():
+            events.append(json.loads(event.data))
+            if events[-1]["type"] == "text_delta" and events[-1]["delta"] == "Almost there":
+                break  # step 3 streams, then stalls for ever
+        process.kill()  # SIGKILL: no shutdown hook runs
+        await process.wait()
+    finished = [e["step_number"] for e in events if e["type"] == "step_finish"]
+    assert finished == [0, 1, 2]
+    saved = json.loads((state / "checkpoint.json").read_text())
+    assert [m["role"] for m in saved["messages"]] == ["user"] + ["assistant", "tool"] * 3
+    assert not list(state.glob("*.tmp"))
+
+    async with daemon(config, state) as (client, _):
+        memory = (await client.get("/working-memory")).json()
+    assert memory == saved["messages"]
