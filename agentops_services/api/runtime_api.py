@@ -128,6 +128,8 @@ class StatusResponse(ResponseModel):
     """Sequence number of the newest event (resume with GET /events?after=N)."""
     run_name: str | None = None
     """The AgentRun the running turn executes, if any."""
+    followers: int = 0
+    """Clients following the event stream right now."""
 
 
 class CamelModel(BaseModel):

@@ -17,7 +17,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from agentops_services.api import fep
-from agentops_services.api.conversation import Message, ToolResultPart
+from agentops_services.api.conversation import Message
 from agentops_services.api.runtime_api import (
     AgentState,
     ResourceContext,
@@ -25,7 +25,7 @@ from agentops_services.api.runtime_api import (
     RunStatus,
     StatusResponse,
 )
-from agentops_services.runtime.budget import ContextBudget, estimate_messages, estimate_tokens
+from agentops_services.runtime.budget import ContextBudget, estimate_tokens
 from agentops_services.runtime.events import EventLog
 from agentops_services.runtime.gates import Gates
 from agentops_services.runtime.loop import AgentLoop, SteerQueue, TurnFailedError, TurnOutcome
@@ -160,7 +160,7 @@ class Agent:
         """Stop: abort the running turn, keep the conversation, end every follower."""
         await self.abort()
         if self.checkpoint is not None and self.memory.messages:
-            await self.checkpoint.save(self.memory.checkpoint())
+            await self.checkpoint.save(self.memory)
         self.events.close()
 
     def status(self) -> StatusResponse:
@@ -177,6 +177,7 @@ class Agent:
             state=self.state,
             last_event_id=self.events.last_seq,
             run_name=self.current.request.run_name if self.current else None,
+            followers=self.events.followers,
         )
 
     def set_waiting(self, waiting: bool) -> None:
@@ -191,12 +192,8 @@ class Agent:
     async def _record(self, messages: list[Message]) -> None:
         """Messages of the running turn, kept and saved as soon as they are final."""
         self.memory.append(*messages)
-        for message in messages:
-            for part in message.content:
-                if isinstance(part, ToolResultPart) and part.metadata:
-                    self.memory.tool_meta[part.tool_call_id] = part.metadata
         if self.checkpoint is not None:
-            await self.checkpoint.save(self.memory.checkpoint())
+            await self.checkpoint.save(self.memory)
 
     def _prepare(self, request: TurnRequest) -> tuple[list[Message], int]:
         """Per-turn budget figures, then trim the conversation to fit; returns the call's
@@ -205,7 +202,7 @@ class Agent:
         self.budget.memory_context_tokens = 0
         self.budget.prompt_tokens = estimate_tokens(request.prompt) + estimate_tokens(resources)
         dropped = self.memory.trim(self.budget.conversation_budget())
-        self.budget.conversation_tokens = estimate_messages(self.memory.messages)
+        self.budget.conversation_tokens = self.memory.tokens
         return [*self.memory.messages, Message.user(request.prompt)], dropped
 
     def _span_attributes(self, request: TurnRequest) -> Mapping[str, str | int]:
@@ -266,7 +263,7 @@ class Agent:
             self._emit(
                 fep.Warnings(warnings=[f"dropped the {dropped} oldest messages to fit the budget"])
             )
-        await self._record(messages[-1:])
+        self.memory.append(messages[-1])  # saved with the first step: no fsync before it
         try:
             outcome = await self.loop.run(messages, system, self.budget, self.steers, self._record)
         except asyncio.CancelledError:
@@ -289,7 +286,7 @@ class Agent:
             return
         self._finish(outcome, result, root)
         if self.checkpoint is not None:
-            await self.checkpoint.save(self.memory.checkpoint())
+            await self.checkpoint.save(self.memory)
         self._emit(
             fep.AgentFinish(
                 session_id=self.name,

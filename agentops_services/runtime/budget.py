@@ -73,16 +73,31 @@ def estimate_messages(messages: Sequence[Message]) -> int:
     return sum(estimate_message(m) for m in messages)
 
 
-def trim_to_budget(messages: list[Message], budget: int) -> list[Message]:
-    """The newest messages that fit `budget`, cut only before a user or assistant message so a
-    tool result never loses the call it answers. At least one message always stays."""
-    kept = list(messages)
-    while len(kept) > 1 and estimate_messages(kept) > budget:
-        cut = next((i for i in range(1, len(kept)) if kept[i].role in ("user", "assistant")), None)
+def trim_start(messages: Sequence[Message], sizes: Sequence[int], budget: int) -> int:
+    """Index of the first message to keep so the rest fit `budget` (given each message's
+    estimate), cutting only before a user or assistant message so a tool result never loses
+    the call it answers. At least one message always stays."""
+    start = 0
+    total = sum(sizes)
+    while len(messages) - start > 1 and total > budget:
+        cut = next(
+            (
+                i
+                for i in range(start + 1, len(messages))
+                if messages[i].role in ("user", "assistant")
+            ),
+            None,
+        )
         if cut is None:
             break
-        kept = kept[cut:]
-    return kept
+        total -= sum(sizes[start:cut])
+        start = cut
+    return start
+
+
+def trim_to_budget(messages: list[Message], budget: int) -> list[Message]:
+    """The newest messages that fit `budget` (see `trim_start`)."""
+    return messages[trim_start(messages, [estimate_message(m) for m in messages], budget) :]
 
 
 @dataclass

@@ -15,6 +15,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from opentelemetry import trace
 
@@ -153,6 +154,14 @@ async def _with_idle_timeout(
         yield event
 
 
+class Backpressure(Protocol):
+    """The event log's hold on the turn when the client that started it falls behind."""
+
+    def lagging(self) -> bool: ...
+
+    async def wait_for_room(self) -> None: ...
+
+
 @dataclass
 class AgentLoop:
     """Runs turns for one agent; `models` are the primary model then the fallbacks."""
@@ -163,6 +172,7 @@ class AgentLoop:
     settings: LoopSettings
     emit: Callable[[fep.FepEventBase], object]
     set_waiting: Callable[[bool], None] = lambda _waiting: None
+    backpressure: Backpressure | None = None
     model_used: str = ""
 
     def __post_init__(self) -> None:
@@ -345,8 +355,11 @@ class AgentLoop:
                 events = _with_idle_timeout(
                     choice.provider.stream(request), self.settings.idle_timeout
                 )
+                pressure = self.backpressure
                 async for event in events:
                     stream.feed(event)
+                    if pressure is not None and pressure.lagging():
+                        await pressure.wait_for_room()
             except ProviderError as exc:
                 chat.set_attribute("error.type", error_type(exc))
                 raise

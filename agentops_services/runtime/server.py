@@ -99,7 +99,7 @@ class RuntimeApi:
         except AgentBusyError as exc:
             raise _busy(exc) from None
         stream = self.agent.events.follow(
-            turn.start_seq, stop_at="session_idle", heartbeat=self.heartbeat
+            turn.start_seq, stop_at="session_idle", heartbeat=self.heartbeat, pinned=True
         )
         return StreamingResponse(stream, media_type="text/event-stream", headers=SSE_HEADERS)
 
@@ -144,8 +144,8 @@ class RuntimeApi:
     async def status(self, _: Call) -> StatusResponse:
         return self.agent.status()
 
-    async def working_memory(self, _: Call) -> list[dict[str, Any]]:
-        return self.agent.memory.wire()
+    async def working_memory(self, _: Call) -> Response:
+        return Response(self.agent.memory.wire_json(), media_type="application/json")
 
     async def submit_run(self, call: Call) -> RunStatus:
         body: RunRequest = call.body

@@ -77,6 +77,7 @@ def build_agent(
             cache_prompt=_is_anthropic(config, models[0].provider.type),
         ),
         emit=events.append,
+        backpressure=events,
     )
     platform_protocol = config.platform_protocol or ""
     system_prompt = config.system_prompt or ""

@@ -9,10 +9,12 @@ never a torn file, and loses at most the step that was running.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -22,67 +24,84 @@ from agentops_services.api.conversation import (
     ToolCallPart,
     ToolResultPart,
 )
-from agentops_services.runtime.budget import trim_to_budget
+from agentops_services.runtime.budget import estimate_message, trim_start
 
 LOG = logging.getLogger(__name__)
 CHECKPOINT_FILE = "checkpoint.json"
 
 
-@dataclass
 class WorkingMemory:
-    """Messages in order, the turn counter, the memory-service session and tool card metadata."""
+    """Messages in order, the turn counter, the memory-service session and tool card metadata.
 
-    messages: list[Message] = field(default_factory=list)
-    turns: int = 0
-    session_id: str | None = None
-    tool_meta: dict[str, str] = field(default_factory=dict)
-    """Tool call id -> metadata JSON string (kept so restored chats render their cards)."""
+    Each message's token estimate and JSON are computed once, when it is added: a long
+    conversation is then budgeted, trimmed and checkpointed without serialising it all again
+    at every step.
+    """
+
+    def __init__(
+        self,
+        messages: list[Message] | None = None,
+        turns: int = 0,
+        session_id: str | None = None,
+        tool_meta: dict[str, str] | None = None,
+    ) -> None:
+        self.messages: list[Message] = []
+        self._sizes: list[int] = []
+        self._json: list[bytes] = []
+        self.turns = turns
+        self.session_id = session_id
+        self.tool_meta: dict[str, str] = dict(tool_meta or {})
+        """Tool call id -> metadata JSON string (kept so restored chats render their cards)."""
+        self.append(*(messages or ()))
+
+    @property
+    def tokens(self) -> int:
+        """Estimated tokens of the whole conversation."""
+        return sum(self._sizes)
 
     def append(self, *messages: Message) -> None:
-        self.messages.extend(messages)
+        for message in messages:
+            for part in message.content:
+                if isinstance(part, ToolResultPart):
+                    if part.metadata:
+                        self.tool_meta[part.tool_call_id] = part.metadata
+                    elif part.tool_call_id in self.tool_meta:  # an upstream checkpoint
+                        part.metadata = self.tool_meta[part.tool_call_id]
+            self.messages.append(message)
+            self._sizes.append(estimate_message(message))
+            self._json.append(message.model_dump_json(exclude_none=True).encode())
 
     def trim(self, budget: int) -> int:
         """Drop the oldest messages until the rest fit `budget`; returns how many went."""
-        kept = trim_to_budget(self.messages, budget)
-        dropped = len(self.messages) - len(kept)
+        dropped = trim_start(self.messages, self._sizes, budget)
         if dropped:
-            self.messages = kept
+            del self.messages[:dropped], self._sizes[:dropped], self._json[:dropped]
             live = {
                 part.tool_call_id
-                for message in kept
+                for message in self.messages
                 for part in message.content
                 if isinstance(part, ToolCallPart | ToolResultPart)
             }
             self.tool_meta = {k: v for k, v in self.tool_meta.items() if k in live}
         return dropped
 
-    def wire(self) -> list[dict[str, object]]:
-        """`GET /working-memory`: messages with each tool result's card metadata attached."""
-        out = []
-        for message in self.messages:
-            wire = message.to_wire()
-            for part in wire["content"]:
-                if part.get("type") == "tool-result" and part["tool_call_id"] in self.tool_meta:
-                    part["metadata"] = self.tool_meta[part["tool_call_id"]]
-            out.append(wire)
-        return out
+    def wire_json(self) -> bytes:
+        """`GET /working-memory`: the messages as a JSON array."""
+        return b"[" + b",".join(self._json) + b"]"
 
-    def checkpoint(self) -> Checkpoint:
-        return Checkpoint(
-            turn_num=self.turns,
-            session_id=self.session_id,
-            messages=list(self.messages),
-            tool_meta=dict(self.tool_meta) or None,
-        )
+    def checkpoint_json(self) -> bytes:
+        """The checkpoint file's content (upstream's keys)."""
+        head: dict[str, Any] = {"turnNum": self.turns}
+        if self.session_id:
+            head["sessionID"] = self.session_id
+        if self.tool_meta:
+            head["toolMeta"] = self.tool_meta
+        rest = json.dumps(head, separators=(",", ":")).encode()
+        return b'{"messages":' + self.wire_json() + b"," + rest[1:]
 
     @classmethod
     def from_checkpoint(cls, saved: Checkpoint) -> WorkingMemory:
-        return cls(
-            messages=list(saved.messages),
-            turns=saved.turn_num,
-            session_id=saved.session_id,
-            tool_meta=dict(saved.tool_meta or {}),
-        )
+        return cls(saved.messages, saved.turn_num, saved.session_id, saved.tool_meta)
 
 
 @dataclass
@@ -110,9 +129,9 @@ class CheckpointFile:
             LOG.warning("checkpoint %s is unreadable (%s); moved to %s", self.path, exc, aside)
             return None
 
-    async def save(self, checkpoint: Checkpoint) -> None:
+    async def save(self, memory: WorkingMemory) -> None:
         """Write atomically; saves never interleave, the newest wins."""
-        data = checkpoint.model_dump_json(by_alias=True, exclude_none=True).encode()
+        data = memory.checkpoint_json()
         async with self._lock:
             await asyncio.to_thread(self._write, data)
 

@@ -129,7 +129,7 @@ async def test_many_clients_follow_one_turn_and_see_the_same_events(
         followers = [asyncio.create_task(follow()) for _ in range(3)]
 
         async def attached() -> None:
-            assert runtime.agent.events.followers == 4
+            assert (await runtime.client.get("/status")).json()["followers"] == 4
 
         await eventually(attached)
         block.release.set()

@@ -71,3 +71,25 @@ async def test_closing_ends_every_follower() -> None:
     await eventually(waiting)
     log.close()
     assert await asyncio.wait_for(follower, 5) == []
+
+
+async def test_a_pinned_follower_holds_the_writer_back_instead_of_losing_events() -> None:
+    log = EventLog(capacity=100)
+    stream = log.follow(0, pinned=True)
+    received: list[bytes] = []
+
+    async def writer() -> None:
+        for n in range(500):
+            log.append(TextDelta(id="t", delta=str(n)))
+            if log.lagging():
+                await log.wait_for_room()
+        log.append(SessionIdle(session_id="a"))
+
+    writing = asyncio.create_task(writer())
+    async for chunk in stream:
+        received.append(chunk)
+        if b"session_idle" in chunk:
+            break
+    await writing
+    got = [f for chunk in received for f in frames(chunk)]
+    assert [int(i or 0) for i, _ in got] == list(range(1, 502))  # no gap, nothing lost

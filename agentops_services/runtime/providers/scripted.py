@@ -17,10 +17,11 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from agentops_services.api.conversation import Message
 from agentops_services.api.fep import Usage
 from agentops_services.api.model import describe_errors
 from agentops_services.api.script import Script, ScriptTurn
-from agentops_services.runtime.budget import estimate_messages, estimate_tokens
+from agentops_services.runtime.budget import estimate_message, estimate_tokens
 from agentops_services.runtime.providers import base as model
 
 
@@ -36,9 +37,20 @@ def load_script(path: Path) -> Script:
         raise ValueError(f"{path}: {describe_errors(exc)}") from None
 
 
+DELTAS_PER_READ = 32
+MAX_CACHED_ESTIMATES = 10_000
+
+
 async def _forever() -> None:
     """A stalled stream: only an abort or the loop's idle timeout ends it."""
     await asyncio.Event().wait()
+
+
+async def _pause(seconds: float, delta: int) -> None:
+    """The scripted pause between deltas; without one, still let other requests in now and
+    then, as the network reads of a real provider do (a read brings a few dozen deltas)."""
+    if seconds or delta % DELTAS_PER_READ == DELTAS_PER_READ - 1:
+        await asyncio.sleep(seconds)
 
 
 def chunks(text: str, size: int) -> list[str]:
@@ -52,6 +64,7 @@ class ScriptedProvider:
     used: int = 0
     type: str = "scripted"
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _sizes: dict[int, tuple[Message, int]] = field(default_factory=dict)
 
     async def stream(self, request: model.ModelRequest) -> AsyncIterator[model.ModelEvent]:
         latest = next((m.text for m in reversed(request.messages) if m.role == "user"), "")
@@ -59,6 +72,19 @@ class ScriptedProvider:
             turn, self.used = self.script.pick(self.used, latest)
         async for event in self._play(turn, request):
             yield event
+
+    def _estimate(self, request: model.ModelRequest) -> int:
+        """Input tokens as a model would count them; each message is estimated once (a long
+        conversation would otherwise cost a pass over it on every call)."""
+        if len(self._sizes) > MAX_CACHED_ESTIMATES:
+            self._sizes.clear()
+        total = sum(estimate_tokens(part.text) for part in request.system)
+        for message in request.messages:
+            cached = self._sizes.get(id(message))
+            if cached is None or cached[0] is not message:
+                cached = self._sizes[id(message)] = (message, estimate_message(message))
+            total += cached[1]
+        return total
 
     async def _play(
         self, turn: ScriptTurn, request: model.ModelRequest
@@ -76,19 +102,17 @@ class ScriptedProvider:
             yield model.ProviderWarning("skipped an unreadable stream chunk: '{not json'")
         if turn.reasoning:
             yield model.ReasoningStart(f"{prefix}-r")
-            for piece in chunks(turn.reasoning, turn.chunk_chars):
+            for n, piece in enumerate(chunks(turn.reasoning, turn.chunk_chars)):
                 yield model.ReasoningDelta(f"{prefix}-r", piece)
-                if pause:
-                    await asyncio.sleep(pause)
+                await _pause(pause, n)
             yield model.ReasoningEnd(f"{prefix}-r")
         if turn.text:
             yield model.TextStart(f"{prefix}-t")
-            for piece in chunks(turn.text, turn.chunk_chars):
+            for n, piece in enumerate(chunks(turn.text, turn.chunk_chars)):
                 yield model.TextDelta(f"{prefix}-t", piece)
                 if turn.stall:
                     await _forever()
-                if pause:
-                    await asyncio.sleep(pause)
+                await _pause(pause, n)
             yield model.TextEnd(f"{prefix}-t")
         for index, call in enumerate(turn.tool_calls):
             call_id = call.id or f"call_{prefix}_{index}"
@@ -101,9 +125,7 @@ class ScriptedProvider:
         if turn.stall:
             await _forever()
         output = estimate_tokens((turn.reasoning or "") + (turn.text or ""))
-        prompt = estimate_messages(request.messages) + sum(
-            estimate_tokens(s.text) for s in request.system
-        )
+        prompt = self._estimate(request)
         usage = Usage(
             input_tokens=turn.usage.input_tokens if turn.usage else prompt,
             output_tokens=turn.usage.output_tokens if turn.usage else output,
