@@ -148,3 +148,22 @@ async def test_kill_9_mid_turn_keeps_every_completed_step(tmp_path: Path) -> Non
     async with daemon(config, state) as (client, _):
         memory = (await client.get("/working-memory")).json()
     assert memory == saved["messages"]
+
+
+async def test_sigterm_ends_the_running_turn_cleanly_and_exits(tmp_path: Path) -> None:
+    config = write_agent(tmp_path, [{"text": "Thinking slowly", "stall": True}])
+    state = tmp_path / "state"
+    async with (
+        daemon(config, state) as (client, process),
+        client.stream("POST", "/prompt/stream", json={"prompt": "wait"}) as response,
+    ):
+        events = []
+        async for event in EventSource(response).aiter_sse():
+            events.append(json.loads(event.data))
+            if events[-1]["type"] == "text_delta":
+                process.send_signal(signal.SIGTERM)
+        # uvicorn re-raises the signal once it has shut down: the conventional SIGTERM exit
+        assert await asyncio.wait_for(process.wait(), 30) == -signal.SIGTERM
+    assert [e["type"] for e in events][-2:] == ["agent_error", "session_idle"]
+    saved = json.loads((state / "checkpoint.json").read_text())
+    assert saved["messages"][0]["content"][0]["text"] == "wait"
