@@ -21,7 +21,7 @@ from agentops_services.api.conversation import (
 )
 from agentops_services.api.fep import Usage
 from agentops_services.runtime.providers import base as model
-from agentops_services.runtime.providers.http import parse_json, stream_sse
+from agentops_services.runtime.providers.http import parse_stream
 
 API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 8192
@@ -261,24 +261,6 @@ class AnthropicStreamParser:
         return [model.StepFinish(usage, reason, self.response_id, self.model_name)]
 
 
-async def stream_messages(
-    client: httpx.AsyncClient, url: str, body: dict[str, Any], headers: Mapping[str, str]
-) -> AsyncIterator[model.ModelEvent]:
-    parser = AnthropicStreamParser()
-    async for sse in stream_sse(client, url, body, headers):
-        data = parse_json(sse.data)
-        if data is None:
-            if sse.data.strip():
-                yield model.ProviderWarning(
-                    f"skipped an unreadable stream chunk: {sse.data[:120]!r}"
-                )
-            continue
-        for event in parser.feed(sse.event if sse.event != "message" else "", data):
-            yield event
-    for event in parser.finish():
-        yield event
-
-
 @dataclass
 class AnthropicProvider:
     name: str
@@ -294,4 +276,6 @@ class AnthropicProvider:
             headers["x-api-key"] = self.api_key
         base = self.base_url.rstrip("/")
         url = base + ("/messages" if base.endswith("/v1") else "/v1/messages")
-        return stream_messages(self.client, url, anthropic_body(request), headers)
+        return parse_stream(
+            AnthropicStreamParser(), self.client, url, anthropic_body(request), headers
+        )

@@ -19,7 +19,7 @@ from agentops_services.api.conversation import (
 )
 from agentops_services.api.fep import Usage
 from agentops_services.runtime.providers import base as model
-from agentops_services.runtime.providers.http import parse_json, stream_sse
+from agentops_services.runtime.providers.http import chunk_error, parse_stream
 from agentops_services.runtime.providers.openai_chat import system_text
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
@@ -130,13 +130,9 @@ class GeminiStreamParser:
     response_id: str | None = None
     model_name: str | None = None
 
-    def feed(self, chunk: Mapping[str, Any]) -> list[model.ModelEvent]:
+    def feed(self, kind: str, chunk: Mapping[str, Any]) -> list[model.ModelEvent]:
         if "error" in chunk:
-            error = chunk["error"]
-            message = error.get("message", str(error)) if isinstance(error, dict) else str(error)
-            raise model.ProviderError(
-                f"provider error: {message}", retryable="overloaded" in message.lower()
-            )
+            raise chunk_error(chunk["error"])
         self.response_id = chunk.get("responseId") or self.response_id
         self.model_name = chunk.get("modelVersion") or self.model_name
         if chunk.get("usageMetadata"):
@@ -217,24 +213,6 @@ class GeminiStreamParser:
         ]
 
 
-async def stream_gemini(
-    client: httpx.AsyncClient, url: str, body: dict[str, Any], headers: Mapping[str, str]
-) -> AsyncIterator[model.ModelEvent]:
-    parser = GeminiStreamParser()
-    async for sse in stream_sse(client, url, body, headers, {"alt": "sse"}):
-        chunk = parse_json(sse.data)
-        if chunk is None:
-            if sse.data.strip():
-                yield model.ProviderWarning(
-                    f"skipped an unreadable stream chunk: {sse.data[:120]!r}"
-                )
-            continue
-        for event in parser.feed(chunk):
-            yield event
-    for event in parser.finish():
-        yield event
-
-
 @dataclass
 class GeminiProvider:
     name: str
@@ -249,4 +227,6 @@ class GeminiProvider:
         if self.api_key:
             headers["x-goog-api-key"] = self.api_key
         url = f"{self.base_url.rstrip('/')}/v1beta/models/{request.model}:streamGenerateContent"
-        return stream_gemini(self.client, url, gemini_body(request), headers)
+        return parse_stream(
+            GeminiStreamParser(), self.client, url, gemini_body(request), headers, {"alt": "sse"}
+        )

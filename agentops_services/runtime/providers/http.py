@@ -11,11 +11,12 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from httpx_sse import ServerSentEvent, aconnect_sse
 
+from agentops_services.runtime.providers import base as model
 from agentops_services.runtime.providers.base import ProviderError
 
 RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
@@ -120,3 +121,46 @@ def parse_json(data: str) -> dict[str, Any] | None:
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
+
+
+def chunk_error(error: Any) -> ProviderError:
+    """An error reported inside a stream (retryable when the provider says it is overloaded)."""
+    message = error.get("message", str(error)) if isinstance(error, dict) else str(error)
+    return ProviderError(f"provider error: {message}", retryable="overloaded" in message.lower())
+
+
+class StreamParser(Protocol):
+    """A vendor's stream events -> ModelEvents, one parser per model call."""
+
+    def feed(self, kind: str, data: Mapping[str, Any]) -> list[model.ModelEvent]:
+        """One event: its SSE event name (empty when unnamed) and its JSON data."""
+        ...
+
+    def finish(self) -> list[model.ModelEvent]:
+        """The stream ended: close what is open (raises when it ended before finishing)."""
+        ...
+
+
+async def parse_stream(
+    parser: StreamParser,
+    client: httpx.AsyncClient,
+    url: str,
+    body: dict[str, Any],
+    headers: Mapping[str, str],
+    params: Mapping[str, str] | None = None,
+) -> AsyncIterator[model.ModelEvent]:
+    """POST `body` and turn the answer's server-sent events into ModelEvents; a chunk that is
+    not JSON becomes a warning, `[DONE]` ends the stream."""
+    async for sse in stream_sse(client, url, body, headers, params):
+        text = sse.data.strip()
+        if text == "[DONE]":
+            break
+        data = parse_json(sse.data)
+        if data is None:
+            if text:
+                yield model.ProviderWarning(f"skipped an unreadable stream chunk: {text[:120]!r}")
+            continue
+        for event in parser.feed(sse.event if sse.event != "message" else "", data):
+            yield event
+    for event in parser.finish():
+        yield event

@@ -13,7 +13,7 @@ import httpx
 from agentops_services.api.conversation import ToolResultPart
 from agentops_services.api.fep import Usage
 from agentops_services.runtime.providers import base as model
-from agentops_services.runtime.providers.http import parse_json, stream_sse
+from agentops_services.runtime.providers.http import chunk_error, parse_stream
 
 FINISH_REASONS = {
     "stop": "stop",
@@ -132,13 +132,9 @@ class ChatStreamParser:
     response_id: str | None = None
     model_name: str | None = None
 
-    def feed(self, chunk: Mapping[str, Any]) -> list[model.ModelEvent]:
+    def feed(self, kind: str, chunk: Mapping[str, Any]) -> list[model.ModelEvent]:
         if "error" in chunk:
-            error = chunk["error"]
-            message = error.get("message", str(error)) if isinstance(error, dict) else str(error)
-            raise model.ProviderError(
-                f"provider error: {message}", retryable="overloaded" in message.lower()
-            )
+            raise chunk_error(chunk["error"])
         self.response_id = self.response_id or chunk.get("id")
         self.model_name = chunk.get("model") or self.model_name
         if chunk.get("usage"):
@@ -220,27 +216,6 @@ class ChatStreamParser:
         return events
 
 
-async def stream_chat(
-    client: httpx.AsyncClient,
-    url: str,
-    body: dict[str, Any],
-    headers: Mapping[str, str],
-    params: Mapping[str, str] | None = None,
-) -> AsyncIterator[model.ModelEvent]:
-    parser = ChatStreamParser()
-    async for sse in stream_sse(client, url, body, headers, params):
-        if sse.data.strip() == "[DONE]":
-            break
-        chunk = parse_json(sse.data)
-        if chunk is None:
-            yield model.ProviderWarning(f"skipped an unreadable stream chunk: {sse.data[:120]!r}")
-            continue
-        for event in parser.feed(chunk):
-            yield event
-    for event in parser.finish():
-        yield event
-
-
 @dataclass
 class OpenAIChatProvider:
     """openai, openaicompat and openrouter (Chat Completions)."""
@@ -263,7 +238,7 @@ class OpenAIChatProvider:
         if self.project:
             headers["OpenAI-Project"] = self.project
         url = self.base_url.rstrip("/") + "/chat/completions"
-        return stream_chat(self.client, url, chat_body(request), headers)
+        return parse_stream(ChatStreamParser(), self.client, url, chat_body(request), headers)
 
 
 @dataclass
@@ -283,6 +258,11 @@ class AzureChatProvider:
         if self.api_key:
             headers["api-key"] = self.api_key
         url = f"{self.base_url.rstrip('/')}/openai/deployments/{request.model}/chat/completions"
-        return stream_chat(
-            self.client, url, chat_body(request), headers, {"api-version": self.api_version}
+        return parse_stream(
+            ChatStreamParser(),
+            self.client,
+            url,
+            chat_body(request),
+            headers,
+            {"api-version": self.api_version},
         )

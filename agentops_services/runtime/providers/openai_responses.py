@@ -12,7 +12,7 @@ import httpx
 
 from agentops_services.api.conversation import Message, ToolResultPart
 from agentops_services.runtime.providers import base as model
-from agentops_services.runtime.providers.http import parse_json, stream_sse
+from agentops_services.runtime.providers.http import chunk_error, parse_stream
 from agentops_services.runtime.providers.openai_chat import system_text, usage_from
 
 
@@ -112,10 +112,8 @@ class ResponsesStreamParser:
         if kind in ("response.completed", "response.incomplete"):
             return self._completed(data.get("response") or {}, kind)
         if kind in ("response.failed", "error"):
-            error = (data.get("response") or {}).get("error") or data.get("error") or data
-            message = error.get("message", str(error)) if isinstance(error, dict) else str(error)
-            raise model.ProviderError(
-                f"provider error: {message}", retryable="overloaded" in message.lower()
+            raise chunk_error(
+                (data.get("response") or {}).get("error") or data.get("error") or data
             )
         return []
 
@@ -185,28 +183,6 @@ class ResponsesStreamParser:
         return [self.finished]
 
 
-async def stream_responses(
-    client: httpx.AsyncClient,
-    url: str,
-    body: dict[str, Any],
-    headers: Mapping[str, str],
-    params: Mapping[str, str] | None = None,
-) -> AsyncIterator[model.ModelEvent]:
-    parser = ResponsesStreamParser()
-    async for sse in stream_sse(client, url, body, headers, params):
-        data = parse_json(sse.data)
-        if data is None:
-            if sse.data.strip() and sse.data.strip() != "[DONE]":
-                yield model.ProviderWarning(
-                    f"skipped an unreadable stream chunk: {sse.data[:120]!r}"
-                )
-            continue
-        for event in parser.feed(sse.event if sse.event != "message" else "", data):
-            yield event
-    for event in parser.finish():
-        yield event
-
-
 @dataclass
 class OpenAIResponsesProvider:
     name: str
@@ -229,4 +205,6 @@ class OpenAIResponsesProvider:
             if self.api_key:
                 headers["Authorization"] = f"Bearer {self.api_key}"
             url = self.base_url.rstrip("/") + "/responses"
-        return stream_responses(self.client, url, responses_body(request), headers, params)
+        return parse_stream(
+            ResponsesStreamParser(), self.client, url, responses_body(request), headers, params
+        )
