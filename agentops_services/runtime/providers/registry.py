@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-import time
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import httpx
 
 from agentops_services.api.runtime_config import ProviderEntry, RuntimeConfig
 from agentops_services.api.v1alpha1.provider import ProviderCallDefaults
+from agentops_services.oauth2 import OAuth2ClientCredentials
 from agentops_services.runtime.loop import ModelChoice
 from agentops_services.runtime.providers.anthropic import AnthropicProvider
 from agentops_services.runtime.providers.base import Provider
@@ -36,8 +36,6 @@ DEFAULT_BASE_URLS = {
     "google": "https://generativelanguage.googleapis.com",
 }
 DEFAULT_AZURE_API_VERSION = "2024-10-21"
-TOKEN_REFRESH_MARGIN = 30.0
-DEFAULT_TOKEN_LIFETIME = 300.0
 
 
 class ConfigError(ValueError):
@@ -57,60 +55,6 @@ def _is_loopback(url: str | None) -> bool:
     """A loopback base URL is an auth-injecting sidecar: no key needed."""
     host = httpx.URL(url).host if url else ""
     return host in ("localhost", "127.0.0.1", "::1")
-
-
-class OAuth2ClientCredentials(httpx.Auth):
-    """Bearer tokens from an OAuth2 client-credentials grant, fetched and renewed as needed."""
-
-    def __init__(
-        self,
-        token_url: str,
-        client_id: str,
-        client_secret: str,
-        scopes: list[str] | None = None,
-        audience: str | None = None,
-    ) -> None:
-        self.token_url = token_url
-        self.form = {
-            "grant_type": "client_credentials",
-            "client_id": client_id,
-            "client_secret": client_secret,
-        }
-        if scopes:
-            self.form["scope"] = " ".join(scopes)
-        if audience:
-            self.form["audience"] = audience
-        self._token: str | None = None
-        self._expires = 0.0
-
-    async def async_auth_flow(
-        self, request: httpx.Request
-    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        if self._token is None or time.monotonic() >= self._expires:
-            response = yield httpx.Request("POST", self.token_url, data=self.form)
-            await response.aread()
-            self._store(response)
-        request.headers["Authorization"] = f"Bearer {self._token}"
-        yield request
-
-    def _store(self, response: httpx.Response) -> None:
-        if response.status_code != 200:
-            raise httpx.HTTPStatusError(
-                f"OAuth2 token request failed with HTTP {response.status_code}",
-                request=response.request,
-                response=response,
-            )
-        payload = response.json()
-        token = payload.get("access_token") if isinstance(payload, dict) else None
-        if not token:
-            raise httpx.HTTPStatusError(
-                "OAuth2 token response has no access_token",
-                request=response.request,
-                response=response,
-            )
-        lifetime = float(payload.get("expires_in") or DEFAULT_TOKEN_LIFETIME)
-        self._token = token
-        self._expires = time.monotonic() + max(0.0, lifetime - TOKEN_REFRESH_MARGIN)
 
 
 def _check_usable(entry: ProviderEntry) -> None:
