@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
@@ -106,9 +106,7 @@ class TypedTool(Generic[Args]):
 
     @property
     def parameters(self) -> dict[str, Any]:
-        schema = self.arguments.model_json_schema()
-        schema.pop("title", None)
-        return schema
+        return plain_schema(self.arguments.model_json_schema())
 
     async def run(self, arguments: dict[str, Any], context: ToolContext) -> ToolOutcome:
         try:
@@ -119,6 +117,58 @@ class TypedTool(Generic[Args]):
 
     async def call(self, arguments: Args, context: ToolContext) -> ToolOutcome:
         raise NotImplementedError
+
+
+def plain_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """A JSON schema every provider accepts: `$ref`s inlined, `$defs` and titles dropped
+    (Gemini refuses references, and titles only cost tokens)."""
+    definitions = schema.get("$defs", {})
+
+    def walk(node: Any, properties: bool = False) -> Any:
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if properties:  # keys are property names, not keywords
+            return {name: walk(value) for name, value in node.items()}
+        if "$ref" in node:
+            target = definitions[node["$ref"].rsplit("/", 1)[-1]]
+            return walk({**target, **{k: v for k, v in node.items() if k != "$ref"}})
+        return {
+            key: walk(value, properties=key == "properties")
+            for key, value in node.items()
+            if key not in ("$defs", "title")
+        }
+
+    result: dict[str, Any] = walk(schema)
+    return result
+
+
+def _arguments(call: ToolCallPart) -> dict[str, Any] | ToolOutcome:
+    """The call's arguments, or the error result telling the model they are not an object."""
+    try:
+        arguments = json.loads(call.input or "{}")
+    except ValueError as exc:
+        return ToolOutcome.error(f"invalid arguments for {call.tool_name}: not JSON ({exc})")
+    if not isinstance(arguments, dict):
+        return ToolOutcome.error(f"invalid arguments for {call.tool_name}: not a JSON object")
+    return arguments
+
+
+class ToolSource(Protocol):
+    """Tools that can change while the agent runs."""
+
+    def tools(self) -> Sequence[Tool]: ...
+
+
+class CallHooks(Protocol):
+    """Guards and side effects around every call (toolHooks)."""
+
+    def refusal(self, call: ToolCallPart, arguments: Mapping[str, Any]) -> str | None: ...
+
+    async def after(
+        self, call: ToolCallPart, arguments: Mapping[str, Any], outcome: ToolOutcome
+    ) -> ToolOutcome: ...
 
 
 class PermissionCheck(Protocol):
@@ -136,6 +186,9 @@ class ToolRegistry:
     tools: Sequence[Tool] = ()
     max_result_chars: int = 50_000
     permissions: PermissionCheck | None = None
+    hooks: CallHooks | None = None
+    sources: Sequence[ToolSource] = ()
+    """Where tools that come and go are found (MCP servers); the static tools win a name."""
     _by_name: dict[str, Tool] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -148,19 +201,29 @@ class ToolRegistry:
     def __len__(self) -> int:
         return len(self._by_name)
 
+    def current(self) -> dict[str, Tool]:
+        """Every tool the model may call right now, by name, in advertising order."""
+        if not self.sources:
+            return self._by_name
+        merged = dict(self._by_name)
+        for source in self.sources:
+            for tool in source.tools():
+                merged.setdefault(tool.name, tool)
+        return merged
+
     def names(self) -> list[str]:
-        return list(self._by_name)
+        return list(self.current())
 
     def specs(self) -> list[ToolSpec]:
-        return [ToolSpec(t.name, t.description, t.parameters) for t in self.tools]
+        return [ToolSpec(t.name, t.description, t.parameters) for t in self.current().values()]
 
     def parallel_safe(self, name: str) -> bool:
-        tool = self._by_name.get(name)
+        tool = self.current().get(name)
         return bool(tool and tool.parallel_safe)
 
     async def execute(self, call: ToolCallPart, context: ToolContext) -> ToolOutcome:
         """Run one call; every failure but cancellation becomes an error result."""
-        tool = self._by_name.get(call.tool_name)
+        tool = self.current().get(call.tool_name)
         tool_type = tool.tool_type if tool else "unknown"
         attributes = {
             "gen_ai.operation.name": "execute_tool",
@@ -172,9 +235,15 @@ class ToolRegistry:
         }
         started = time.perf_counter()
         with span(TRACER, f"tool.execute: {call.tool_name}", attributes=attributes) as current:
-            outcome = await self._outcome(tool, call, context)
+            arguments = _arguments(call)
+            if isinstance(arguments, ToolOutcome):
+                outcome = arguments
+            else:
+                outcome = await self._outcome(tool, call, arguments, context)
             duration_ms = round((time.perf_counter() - started) * 1000)
             outcome = self._finish(tool, outcome, duration_ms)
+            if self.hooks is not None and not isinstance(arguments, ToolOutcome):
+                outcome = await self.hooks.after(call, arguments, outcome)
             current.set_attribute("tool.duration_ms", duration_ms)
             current.set_attribute("gen_ai.tool.call.result", cap(outcome.output, 1000))
             if outcome.is_error:
@@ -183,20 +252,21 @@ class ToolRegistry:
         return outcome
 
     async def _outcome(
-        self, tool: Tool | None, call: ToolCallPart, context: ToolContext
+        self,
+        tool: Tool | None,
+        call: ToolCallPart,
+        arguments: dict[str, Any],
+        context: ToolContext,
     ) -> ToolOutcome:
         if tool is None:
             return ToolOutcome.error(f"tool not found: {call.tool_name}")
-        try:
-            arguments = json.loads(call.input or "{}")
-        except ValueError as exc:
-            return ToolOutcome.error(f"invalid arguments for {call.tool_name}: not JSON ({exc})")
-        if not isinstance(arguments, dict):
-            return ToolOutcome.error(f"invalid arguments for {call.tool_name}: not a JSON object")
         if self.permissions and self.permissions.gated(call.tool_name):
             refusal = await self.permissions.check(call, context)
             if refusal is not None:
                 return ToolOutcome.error(refusal)
+        refusal = self.hooks.refusal(call, arguments) if self.hooks else None
+        if refusal is not None:
+            return ToolOutcome.error(refusal)
         try:
             return await tool.run(arguments, context)
         except asyncio.CancelledError:
