@@ -113,7 +113,6 @@ def _daemon(config: Any, settings: Any) -> None:
 
     _tracing(settings)
     agent, providers = build_agent(config, settings, os.environ)
-    agent.restore()
     app = create_app(agent, on_close=providers.aclose)
     # On SIGTERM the running turn is aborted first, so open streams end with its end events
     # instead of holding the server's drain until its timeout.

@@ -84,6 +84,8 @@ class Endpoint:
     only documents the JSON form."""
     text_media_type: str | None = None
     """Another media type the success body may come in (e.g. application/x-ndjson)."""
+    optional_body: bool = False
+    """An empty body is allowed (the handler gets None)."""
 
     def route(self) -> Route:
         return Route(self.path, self._asgi, methods=[self.method])
@@ -166,6 +168,8 @@ class Endpoint:
             raw = bytes(received)
         if self.raw_body:
             return bytes(raw)
+        if self.optional_body and not raw.strip():
+            return None
         assert self.body is not None
         try:
             return self.body.model_validate_json(raw or b"null")

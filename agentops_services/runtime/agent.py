@@ -29,6 +29,8 @@ from agentops_services.runtime.budget import ContextBudget, estimate_tokens
 from agentops_services.runtime.events import EventLog
 from agentops_services.runtime.gates import Gates
 from agentops_services.runtime.loop import AgentLoop, SteerQueue, TurnFailedError, TurnOutcome
+from agentops_services.runtime.mcp_client import McpTools
+from agentops_services.runtime.memory_client import MemoryIntegration
 from agentops_services.runtime.prompt import resource_context, system_parts
 from agentops_services.runtime.providers.base import genai_provider_name
 from agentops_services.runtime.runs import RunBook
@@ -100,6 +102,8 @@ class Agent:
     steers: SteerQueue = field(default_factory=SteerQueue)
     runs: RunBook = field(default_factory=RunBook)
     gates: Gates = field(default_factory=Gates)
+    long_term: MemoryIntegration | None = None
+    mcp: McpTools | None = None
     current: RunningTurn | None = None
     total_steps: int = 0
     trace_id: str | None = None
@@ -108,14 +112,17 @@ class Agent:
     def __post_init__(self) -> None:
         self.loop.set_waiting = self.set_waiting
 
-    def restore(self) -> None:
-        """Load the conversation saved before the last stop or crash (memory or not)."""
-        if self.checkpoint is None:
-            return
-        saved = self.checkpoint.load()
+    async def start(self) -> None:
+        """Restore the conversation saved before the last stop or crash (memory or not), then
+        open its memory session."""
+        saved = self.checkpoint.load() if self.checkpoint is not None else None
         if saved is not None and saved.messages:
             self.memory = WorkingMemory.from_checkpoint(saved)
-            LOG.info("restored %d messages from %s", len(saved.messages), self.checkpoint.path)
+            LOG.info("restored %d messages from %s", len(saved.messages), self.checkpoint)
+        if self.long_term is not None:
+            self.memory.session_id = await self.long_term.start(self.memory.session_id)
+        if self.mcp is not None:
+            await self.mcp.start()
 
     @property
     def state(self) -> AgentState:
@@ -157,11 +164,19 @@ class Agent:
         return True
 
     async def close(self) -> None:
-        """Stop: abort the running turn, keep the conversation, end every follower."""
+        """Stop: abort the running turn, keep the conversation, end every follower, end the
+        memory session with the transcript (once)."""
         await self.abort()
         if self.checkpoint is not None and self.memory.messages:
             await self.checkpoint.save(self.memory)
         self.events.close()
+        mcp, self.mcp = self.mcp, None
+        if mcp is not None:
+            await mcp.aclose()
+        long_term, self.long_term = self.long_term, None
+        if long_term is not None:
+            await long_term.end(self.memory.messages)
+            await long_term.client.aclose()
 
     def status(self) -> StatusResponse:
         return StatusResponse(
@@ -170,7 +185,7 @@ class Agent:
             busy=self.current is not None,
             messages=len(self.memory.messages),
             turns=self.memory.turns,
-            memory_enabled=False,
+            memory_enabled=self.long_term is not None,
             context_budget=self.budget.snapshot(),
             trace_id=self.trace_id,
             agent=self.name,
@@ -195,11 +210,11 @@ class Agent:
         if self.checkpoint is not None:
             await self.checkpoint.save(self.memory)
 
-    def _prepare(self, request: TurnRequest) -> tuple[list[Message], int]:
+    def _prepare(self, request: TurnRequest, memory: str) -> tuple[list[Message], int]:
         """Per-turn budget figures, then trim the conversation to fit; returns the call's
         messages (history + prompt) and how many old messages were dropped."""
         resources = resource_context(request.context)
-        self.budget.memory_context_tokens = 0
+        self.budget.memory_context_tokens = estimate_tokens(memory)
         self.budget.prompt_tokens = estimate_tokens(request.prompt) + estimate_tokens(resources)
         dropped = self.memory.trim(self.budget.conversation_budget())
         self.budget.conversation_tokens = self.memory.tokens
@@ -246,9 +261,15 @@ class Agent:
         return result
 
     async def _turn(self, request: TurnRequest, result: TurnResult, root: trace.Span) -> None:
-        messages, dropped = self._prepare(request)
+        memory, unavailable = "", None
+        if self.long_term is not None:
+            memory, unavailable = await self.long_term.context_for(request.prompt)
+        messages, dropped = self._prepare(request, memory)
         system = system_parts(
-            self.platform_protocol, self.system_prompt, "", resource_context(request.context)
+            self.platform_protocol,
+            self.system_prompt,
+            memory,
+            resource_context(request.context),
         )
         self._emit(
             fep.AgentStart(
@@ -259,10 +280,13 @@ class Agent:
                 run_name=request.run_name,
             )
         )
-        if dropped:
-            self._emit(
-                fep.Warnings(warnings=[f"dropped the {dropped} oldest messages to fit the budget"])
-            )
+        warnings = [f"dropped the {dropped} oldest messages to fit the budget"] if dropped else []
+        if unavailable:
+            warnings.append(unavailable)
+        if self.mcp is not None:
+            warnings += self.mcp.problems()
+        if warnings:
+            self._emit(fep.Warnings(warnings=warnings))
         self.memory.append(messages[-1])  # saved with the first step: no fsync before it
         try:
             outcome = await self.loop.run(messages, system, self.budget, self.steers, self._record)

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Sequence
 
 from agentops_services.api.runtime_api import ResourceContext
+from agentops_services.api.runtime_config import ResourceEntry
 from agentops_services.runtime.providers.base import SystemPart
 
 LOG = logging.getLogger(__name__)
@@ -72,3 +73,44 @@ def resource_context(items: Sequence[ResourceContext] | None) -> str:
                 description = description[:MAX_DESCRIPTION_CHARS] + "..."
             lines.append(f"  {description}")
     return "\n".join(lines) + "\n\n"
+
+
+def _where(resource: ResourceEntry) -> str:
+    """Where a resource lives, in a line."""
+    if resource.github:
+        branch = (
+            f", default branch {resource.github.default_branch}"
+            if resource.github.default_branch
+            else ""
+        )
+        return f"github.com/{resource.github.owner}/{resource.github.repo}{branch}"
+    if resource.github_org:
+        return f"GitHub organisation {resource.github_org.org}"
+    if resource.gitlab:
+        return f"{resource.gitlab.base_url.rstrip('/')}/{resource.gitlab.project}"
+    if resource.gitlab_group:
+        return f"{resource.gitlab_group.base_url.rstrip('/')}/{resource.gitlab_group.group}"
+    if resource.git:
+        return resource.git.url + (
+            f" (branch {resource.git.branch})" if resource.git.branch else ""
+        )
+    if resource.s3:
+        return f"s3://{resource.s3.bucket}/{resource.s3.prefix or ''}"
+    if resource.documentation and resource.documentation.urls:
+        return ", ".join(resource.documentation.urls[:5])
+    return resource.kind
+
+
+def resources_block(resources: Sequence[ResourceEntry] | None) -> str:
+    """The AgentResources bound with autoContext: what the agent works with, in its system
+    prompt (stable across turns, so it is cached with it)."""
+    chosen = [r for r in resources or () if r.auto_context]
+    if not chosen:
+        return ""
+    lines = ["## Resources", "You work with these resources:"]
+    for resource in chosen:
+        access = " [read-only: do not change it]" if resource.read_only else ""
+        lines.append(f"- {resource.display_name} ({resource.kind}): {_where(resource)}{access}")
+        if resource.description:
+            lines.append(f"  {resource.description[:MAX_DESCRIPTION_CHARS]}")
+    return "\n".join(lines)

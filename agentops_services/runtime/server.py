@@ -36,7 +36,9 @@ from agentops_services.httpapi.endpoints import ApiError, Call, Endpoint
 from agentops_services.httpapi.openapi import openapi_document
 from agentops_services.runtime.agent import Agent, AgentBusyError, TurnRequest
 from agentops_services.runtime.events import HEARTBEAT_SECONDS
+from agentops_services.runtime.extract import ExtractedObservation, ExtractRequest, extract
 from agentops_services.runtime.gates import UnknownRequestError
+from agentops_services.runtime.providers.base import ProviderError
 from agentops_services.telemetry import extract_context
 
 SSE_HEADERS = {
@@ -147,6 +149,16 @@ class RuntimeApi:
     async def working_memory(self, _: Call) -> Response:
         return Response(self.agent.memory.wire_json(), media_type="application/json")
 
+    async def extract_memory(self, call: Call) -> ExtractedObservation:
+        body: ExtractRequest = call.body or ExtractRequest()
+        messages = self.agent.memory.messages
+        if not messages:
+            raise ApiError(422, "the conversation is empty: nothing to extract")
+        try:
+            return await extract(self.agent.loop.models[0], messages, body)
+        except ProviderError as exc:
+            raise ApiError(502, f"the model failed: {exc}") from None
+
     async def submit_run(self, call: Call) -> RunStatus:
         body: RunRequest = call.body
         try:
@@ -190,6 +202,10 @@ class RuntimeApi:
             Endpoint("GET", "/working-memory", self.working_memory,
                      "The conversation, as the console hydrates a chat from it",
                      response=list[dict[str, Any]]),
+            Endpoint("POST", "/memory/extract", self.extract_memory,
+                     "Draft one memory from the conversation (nothing is saved)",
+                     "POST /memory/extract", body=ExtractRequest, response=ExtractedObservation,
+                     errors=(422, 502), optional_body=True),
             Endpoint("POST", "/runs", self.submit_run,
                      "Execute an AgentRun asynchronously (idempotent by runName)", "POST /runs",
                      body=RunRequest, response=RunStatus, status=202, errors=(409, 422)),
@@ -224,6 +240,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await agent.start()
         try:
             yield
         finally:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -37,6 +37,10 @@ class RuntimeSettings:
     run_name: str | None = None
     traceparent: str | None = None
     termination_log: Path = DEFAULT_TERMINATION_LOG
+    workspace: Path = field(default_factory=Path.cwd)
+    """The agent's working directory (WORKSPACE): relative tool paths start here."""
+    allow_private_fetch: bool = False
+    """Let the fetch tool reach loopback and private addresses (AGENT_FETCH_ALLOW_PRIVATE)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], **overrides: object) -> RuntimeSettings:
@@ -47,6 +51,12 @@ class RuntimeSettings:
             "run_name": env.get("AGENT_RUN_NAME") or None,
             "traceparent": env.get("TRACEPARENT") or None,
         }
+        if env.get("WORKSPACE"):
+            values["workspace"] = Path(env["WORKSPACE"])
+        values["allow_private_fetch"] = env.get("AGENT_FETCH_ALLOW_PRIVATE", "").lower() in (
+            "1",
+            "true",
+        )
         if env.get("AGENT_TERMINATION_LOG"):
             values["termination_log"] = Path(env["AGENT_TERMINATION_LOG"])
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -19,8 +19,11 @@ TERMINATION_LOG_LIMIT = 4096
 
 async def run_task(agent: Agent, prompt: str, traceparent: str | None = None) -> TaskResult:
     parent = extract_context({"traceparent": traceparent}) if traceparent else None
-    turn = agent.begin(TurnRequest(prompt, parent=parent))
-    result = await turn.task
+    await agent.start()
+    try:
+        result = await agent.begin(TurnRequest(prompt, parent=parent)).task
+    finally:
+        await agent.close()
     return TaskResult(
         output=result.output,
         steps=result.steps,

@@ -4,19 +4,28 @@ budget, loop and checkpoint."""
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from agentops_services.api.runtime_config import RuntimeConfig
+from agentops_services.api.v1alpha1.agent import ToolHooksSpec
 from agentops_services.runtime.agent import Agent
 from agentops_services.runtime.budget import TOKENS_PER_TOOL, ContextBudget, estimate_tokens
 from agentops_services.runtime.events import EventLog
 from agentops_services.runtime.gates import Gates, PermissionGate, QuestionTool
+from agentops_services.runtime.hooks import ToolHooks
 from agentops_services.runtime.loop import AgentLoop, LoopSettings
+from agentops_services.runtime.mcp_client import McpTools
+from agentops_services.runtime.memory_client import MemoryClient, MemoryIntegration
+from agentops_services.runtime.prompt import resources_block
 from agentops_services.runtime.providers.http import HttpSettings
 from agentops_services.runtime.providers.registry import ProviderSet
 from agentops_services.runtime.settings import RuntimeSettings
 from agentops_services.runtime.tooling import Tool, ToolRegistry
+from agentops_services.runtime.tools.builtin import builtin_tools
+from agentops_services.runtime.tools.memory import memory_tools
+from agentops_services.runtime.tools.workspace import Workspace
 from agentops_services.runtime.working_memory import CheckpointFile
 
 LOG = logging.getLogger(__name__)
@@ -38,6 +47,67 @@ def _checkpoint(state_dir: Path | None) -> CheckpointFile | None:
     return CheckpointFile(state_dir)
 
 
+def _memory(config: RuntimeConfig, agent_name: str) -> MemoryIntegration | None:
+    if config.memory is None:
+        return None
+    client = MemoryClient(
+        config.memory.server_url, (config.memory.project or agent_name).lower(), str(uuid.uuid4())
+    )
+    return MemoryIntegration(
+        client,
+        context_limit=config.memory.context_limit,
+        inject_context=config.memory.auto_search,
+        summarize=config.memory.auto_summarize,
+    )
+
+
+def _registry(
+    config: RuntimeConfig,
+    settings: RuntimeSettings,
+    extra: Sequence[Tool],
+    memory: MemoryIntegration | None,
+    gates: Gates,
+) -> tuple[ToolRegistry, McpTools | None]:
+    """Tools in advertising order: built-ins, MCP servers' tools, memory tools, the caller's
+    extra tools, the question tool; hooks and the permission gate around all of them."""
+    hooks_spec = config.tool_hooks or ToolHooksSpec()
+    workspace = Workspace.create(settings.workspace, hooks_spec.allowed_paths)
+    tools: list[Tool] = builtin_tools(
+        config.builtin_tools,
+        workspace,
+        hooks_spec.blocked_commands or (),
+        settings.allow_private_fetch,
+    )
+    builtin = frozenset(tool.name for tool in tools)
+    if memory is not None:
+        tools += memory_tools(memory.client)
+    tools += extra
+    daemon = settings.prompt is None
+    if daemon and config.enable_question_tool:
+        gates.question = QuestionTool()
+        tools.append(gates.question)
+    if daemon and config.permission_tools:
+        gates.permission = PermissionGate(frozenset(config.permission_tools))
+    mcp = None
+    if config.tools or config.mcp_servers:
+        mcp = McpTools.from_config(
+            config.tools or (), config.mcp_servers or (), workspace.environment()
+        )
+    hooks = (
+        ToolHooks(hooks_spec, workspace, memory.client if memory else None, builtin)
+        if config.tool_hooks
+        else None
+    )
+    registry = ToolRegistry(
+        tools,
+        config.max_tool_result_chars,
+        gates.permission,
+        hooks,
+        sources=[mcp] if mcp is not None else (),
+    )
+    return registry, mcp
+
+
 def build_agent(
     config: RuntimeConfig,
     settings: RuntimeSettings,
@@ -47,19 +117,14 @@ def build_agent(
     http: HttpSettings | None = None,
     loop_settings: LoopSettings | None = None,
 ) -> tuple[Agent, ProviderSet]:
-    """The agent a config describes (raises ConfigError). `tools` are the agent's tools before
-    the runtime's own (the question tool); the permission gate wraps them all."""
+    """The agent a config describes (raises ConfigError). `tools` are added after the
+    configured ones (tests and embedders use them)."""
     providers = ProviderSet.from_config(config, env, http, settings.config_path.parent)
     models = providers.models(config)
     daemon = settings.prompt is None
-    own: list[Tool] = list(tools)
     gates = Gates()
-    if daemon and config.enable_question_tool:
-        gates.question = QuestionTool()
-        own.append(gates.question)
-    if daemon and config.permission_tools:
-        gates.permission = PermissionGate(frozenset(config.permission_tools))
-    registry = ToolRegistry(own, config.max_tool_result_chars, gates.permission)
+    memory = _memory(config, settings.agent_name)
+    registry, mcp = _registry(config, settings, tools, memory, gates)
     events = EventLog()
     base = loop_settings or LoopSettings()
     loop = AgentLoop(
@@ -80,12 +145,14 @@ def build_agent(
         backpressure=events,
     )
     platform_protocol = config.platform_protocol or ""
-    system_prompt = config.system_prompt or ""
+    system_prompt = "\n\n".join(
+        part for part in (config.system_prompt, resources_block(config.resources)) if part
+    )
     budget = ContextBudget(
         model=models[0].label,
         fraction=config.budget_fraction,
         system_prompt_tokens=estimate_tokens(platform_protocol + "\n" + system_prompt),
-        tool_tokens=len(tools) * TOKENS_PER_TOOL,
+        tool_tokens=len(registry) * TOKENS_PER_TOOL,
     )
     agent = Agent(
         name=settings.agent_name,
@@ -98,5 +165,7 @@ def build_agent(
         namespace=settings.namespace,
         mode="daemon" if daemon else "task",
         gates=gates,
+        long_term=memory,
+        mcp=mcp,
     )
     return agent, providers

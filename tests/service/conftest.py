@@ -133,18 +133,24 @@ async def running_runtime(
     tools: Sequence[Tool] = (),
     heartbeat: float = 15.0,
     loop: LoopSettings = FAST_LOOP,
+    workspace: Path | None = None,
 ) -> AsyncIterator[RuntimeService]:
-    """An agent runtime on a loopback port, its config.json and state in tmp_path."""
+    """An agent runtime on a loopback port, its config.json and state in tmp_path (and its
+    workspace too, unless given); fetch may reach loopback servers."""
     config_path = tmp_path / "config.json"
     config_path.write_text(json.dumps(config))
     state_dir = tmp_path / "sessions"
     settings = RuntimeSettings(
-        config_path=config_path, agent_name="tester", namespace="agents", state_dir=state_dir
+        config_path=config_path,
+        agent_name="tester",
+        namespace="agents",
+        state_dir=state_dir,
+        workspace=workspace or tmp_path,
+        allow_private_fetch=True,
     )
     agent, providers = build_agent(
         load_config(config_path), settings, {}, tools=tools, loop_settings=loop
     )
-    agent.restore()
     app = create_runtime_app(agent, heartbeat=heartbeat, on_close=providers.aclose)
     async with (
         serve_in_background(app) as server,
@@ -158,6 +164,7 @@ def agent_config(fake: FakeProvider, **extra: Any) -> dict[str, Any]:
         "providers": [fake.entry()],
         "primaryModel": "fake/gpt-fake",
         "systemPrompt": "You are a test agent.",
+        "builtinTools": [],
         **extra,
     }
 

@@ -363,3 +363,25 @@ async def test_sse_frames_carry_ids(tmp_path: Path, fake_llm: FakeProvider) -> N
         assert response.headers["x-accel-buffering"] == "no"
         ids = [event.id async for event in EventSource(response).aiter_sse()]
     assert ids == [str(n) for n in range(1, len(ids) + 1)]
+
+
+async def test_a_non_streaming_prompt_can_be_approved_from_an_attached_console(
+    tmp_path: Path, fake_llm: FakeProvider
+) -> None:
+    call = {"toolCalls": [{"name": "echo", "input": {"text": "deploy"}, "id": "call_e"}]}
+    fake_llm.use({"turns": [call, {"text": "Deployed."}]})
+    echo = EchoTool()
+    config = agent_config(fake_llm, permissionTools=["echo"])
+    async with running_runtime(tmp_path, config, tools=[echo]) as runtime:
+        prompt = asyncio.create_task(runtime.client.post("/prompt", json={"prompt": "deploy"}))
+        async with runtime.client.stream("GET", "/events?after=0") as console:
+            async for event in EventSource(console).aiter_sse():
+                data = json.loads(event.data)
+                if data["type"] == "permission_asked":
+                    reply = {"response": "once"}
+                    await runtime.client.post(f"/permission/{data['id']}/reply", json=reply)
+                if data["type"] == "session_idle":
+                    break
+        response = await asyncio.wait_for(prompt, 10)
+    assert response.status_code == 200 and response.json()["output"] == "Deployed."
+    assert echo.calls == ["deploy"]

@@ -8,7 +8,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -19,6 +18,7 @@ import httpx
 import yaml
 from httpx_sse import EventSource
 
+from agentops_services.testing.controlplane import free_port
 from tests.conftest import eventually
 
 AGENTOPS = [sys.executable, "-m", "agentops_services.cli.main"]
@@ -90,13 +90,6 @@ def test_a_bad_config_exits_2_naming_the_field(tmp_path: Path) -> None:
     done = run_task(tmp_path, unknown, "anything")
     assert done.returncode == 2
     assert "primaryModel: 'nowhere/model': no provider named 'nowhere'" in done.stderr
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextlib.asynccontextmanager
