@@ -223,6 +223,7 @@ class McpServer:
     _ready: asyncio.Event = field(default_factory=asyncio.Event)
     _reconnect: asyncio.Event = field(default_factory=asyncio.Event)
     _refresh: asyncio.Event = field(default_factory=asyncio.Event)
+    _listing: asyncio.Future[None] | None = None
     _stopping: bool = False
     _task: asyncio.Task[None] | None = None
 
@@ -262,9 +263,7 @@ class McpServer:
         try:
             async with asyncio.timeout(CALL_TIMEOUT):
                 result = await client.call_tool(tool, arguments)
-                if self._refresh.is_set():  # the call changed the tools: the next step sees them
-                    self._refresh.clear()
-                    await self._list(client)
+                await self._relist(client)  # the call changed the tools: the next step sees them
                 return result
         except TimeoutError:
             raise McpUnavailableError(f"MCP tool call timed out after {CALL_TIMEOUT:g} s") from None
@@ -318,9 +317,17 @@ class McpServer:
             await asyncio.wait({refresh, broken}, return_when=asyncio.FIRST_COMPLETED)
             refresh.cancel()
             broken.cancel()
-            if self._refresh.is_set() and not self._reconnect.is_set():
+            if not self._reconnect.is_set():
+                await self._relist(client)
+
+    async def _relist(self, client: Client) -> None:
+        """List the tools again if the server said they changed, sharing a listing already
+        under way; returns once the listing is current."""
+        while self._refresh.is_set() or (self._listing is not None and not self._listing.done()):
+            if self._listing is None or self._listing.done():
                 self._refresh.clear()
-                await self._list(client)
+                self._listing = asyncio.ensure_future(self._list(client))
+            await asyncio.shield(self._listing)
 
     async def _list(self, client: Client) -> None:
         config = self.config
