@@ -11,11 +11,19 @@ import sys
 from collections.abc import Callable, Sequence
 
 from agentops_services import __version__
-from agentops_services.cli import crds, mcp_gateway, memory, runtime, testenv, validate
+from agentops_services.cli import (
+    crds,
+    mcp_gateway,
+    memory,
+    operator,
+    runtime,
+    testenv,
+    validate,
+)
 
 Command = Callable[[argparse.Namespace], int]
 
-_SUBCOMMANDS = (crds, validate, runtime, memory, mcp_gateway, testenv)
+_SUBCOMMANDS = (crds, validate, operator, runtime, memory, mcp_gateway, testenv)
 
 
 def build_parser() -> argparse.ArgumentParser:

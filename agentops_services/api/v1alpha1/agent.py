@@ -6,7 +6,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
-from agentops_services.api.model import ApiModel, CelRule, Number, Quantity
+from agentops_services.api.model import ApiModel, CelRule, Number, Quantity, Time
 from agentops_services.api.v1alpha1.common import (
     ImagePullPolicy,
     Name,
@@ -370,6 +370,8 @@ class AgentStatus(ConditionedStatus):
     """Name of the PersistentVolumeClaim mounted at /data."""
     active_model: str | None = None
     """Model the runtime is configured with."""
+    last_schedule_time: Time | None = None
+    """Fire time of the newest AgentRun created by spec.schedule; the schedule resumes here."""
 
 
 class Agent(Resource):

@@ -1,0 +1,108 @@
+"""AgentTool: children for inline and mcpServer sources, and a status that says whether agents
+can use the tool (§4.3). mcpEndpoint tools are probed on their healthCheck interval (the one
+deliberate periodic check: nothing else would notice a remote server going away), and the
+tools of a reachable MCP server are listed into status.discoveredTools."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from agentops_services.api.v1alpha1 import AgentTool
+from agentops_services.kube import resources as types
+from agentops_services.kube.informer import Key
+from agentops_services.operator import discovery
+from agentops_services.operator.builders.agenttool import (
+    config_map_health,
+    deployment_health,
+    endpoint_health,
+    endpoint_probe_interval,
+    endpoint_probe_url,
+    static_health,
+    tool_children,
+    tool_service_url,
+)
+from agentops_services.operator.builders.conditions import ACCEPTED, DesiredCondition, condition
+from agentops_services.operator.builders.security import violations_condition
+from agentops_services.operator.cluster import Cluster, parse
+from agentops_services.operator.reconcilers.status import publish
+
+LOG = logging.getLogger("agentops.operator.agenttool")
+CHILD_KINDS = (types.CONFIG_MAP, types.DEPLOYMENT, types.SERVICE)
+CONFIG_MAP_RECHECK = 60.0
+"""A configMap tool whose ConfigMap is missing looks again this often: users' ConfigMaps are
+not watched (the operator watches only what it labels)."""
+
+
+class AgentToolReconciler:
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+
+    async def reconcile(self, key: Key) -> float | None:
+        cluster = self.cluster
+        obj = cluster.cached(types.AGENT_TOOL, *key)
+        tool = None if obj is None else parse(AgentTool, obj)
+        if obj is None or tool is None:
+            return None
+        namespace, name = key
+        desired, violations = tool_children(tool)
+        live = await cluster.children.sync("AgentTool", namespace, name, desired, CHILD_KINDS)
+        spec = tool.spec
+        source = spec.source_type()
+        again: float | None = None
+        discovered = (obj.get("status") or {}).get("discoveredTools")
+        url = tool_service_url(tool)
+        health = static_health(source)
+        if health is None and spec.config_map is not None:
+            found = await cluster.kube.get(types.CONFIG_MAP, namespace, spec.config_map.name)
+            keys = None if found is None else found.get("data") or {}
+            health = config_map_health(spec.config_map, keys)
+            if health[0] != "Ready":
+                again = CONFIG_MAP_RECHECK
+        elif health is None and spec.mcp_server is not None:
+            deployment = live.get(("Deployment", f"agtool-{name}")) or {}
+            ready = (deployment.get("status") or {}).get("readyReplicas")
+            health = deployment_health(ready)
+        elif health is None and spec.mcp_endpoint is not None:
+            endpoint = spec.mcp_endpoint
+            health = endpoint_health(*await discovery.probe(endpoint_probe_url(endpoint)))
+            again = float(endpoint_probe_interval(endpoint))
+            if health[0] == "Ready" and endpoint.oauth is None:
+                discovered = await self._discover(
+                    url, endpoint.transport, endpoint.headers, discovered
+                )
+        assert health is not None
+        phase, ready_condition = health
+        conditions: list[DesiredCondition] = [
+            condition(ACCEPTED, "True", "Valid", f"Source {source}")
+            if source is not None
+            else condition(ACCEPTED, "False", "NoSource", "No source block set"),
+            ready_condition,
+        ]
+        if spec.mcp_server is not None:
+            conditions.append(violations_condition(violations))
+        await publish(
+            cluster,
+            types.AGENT_TOOL,
+            obj,
+            conditions,
+            phase=phase,
+            sourceType=source,
+            serviceURL=url,
+            discoveredTools=discovered,
+        )
+        return again
+
+    async def _discover(
+        self, url: str | None, transport: str, headers: dict[str, str] | None, previous: object
+    ) -> object:
+        """The server's tools; the previous list when listing fails (a blip should not empty
+        what agents and the console show)."""
+        if url is None:
+            return previous
+        try:
+            async with asyncio.timeout(discovery.DISCOVERY_TIMEOUT):
+                return await discovery.list_tools(url, transport, headers)  # type: ignore[arg-type]
+        except Exception as exc:
+            LOG.info("could not list the tools of %s: %s", url, exc)
+            return previous
