@@ -19,6 +19,8 @@ from agentops_services.operator import metrics
 
 LOG = logging.getLogger("agentops.operator")
 DEFAULT_WORKERS = 4
+STOP_GRACE = 10.0
+"""Seconds a stopping controller lets reconciles under way finish."""
 
 Reconcile = Callable[[Key], Awaitable[float | None]]
 """Reconcile one (namespace, name); seconds until it should run again, or None."""
@@ -31,6 +33,7 @@ class Controller:
         self.workers = workers
         self.queue: WorkQueue[Key] = WorkQueue()
         self._tasks: list[asyncio.Task[None]] = []
+        self._in_flight: set[asyncio.Future[float | None]] = set()
 
     def enqueue(self, key: Key) -> None:
         self.queue.add(key)
@@ -48,6 +51,11 @@ class Controller:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._in_flight:
+            _, late = await asyncio.wait(self._in_flight, timeout=STOP_GRACE)
+            for future in late:
+                future.cancel()
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
 
     async def _work(self) -> None:
         while True:
@@ -55,7 +63,10 @@ class Controller:
             started = time.perf_counter()
             outcome = "ok"
             try:
-                again = await asyncio.shield(self.reconcile(key))
+                reconcile = asyncio.ensure_future(self.reconcile(key))
+                self._in_flight.add(reconcile)
+                reconcile.add_done_callback(self._in_flight.discard)
+                again = await asyncio.shield(reconcile)
             except asyncio.CancelledError:
                 raise
             except Exception:

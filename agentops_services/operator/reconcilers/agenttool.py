@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from agentops_services.api.v1alpha1 import AgentTool
+from agentops_services.api.v1alpha1.agenttool import McpEndpointSource
 from agentops_services.kube import resources as types
 from agentops_services.kube.informer import Key
+from agentops_services.mcp_gateway.upstream import describe
 from agentops_services.operator import discovery
 from agentops_services.operator.builders.agenttool import (
+    ToolHealth,
     config_map_health,
     deployment_health,
     endpoint_health,
@@ -22,7 +26,12 @@ from agentops_services.operator.builders.agenttool import (
     tool_children,
     tool_service_url,
 )
-from agentops_services.operator.builders.conditions import ACCEPTED, DesiredCondition, condition
+from agentops_services.operator.builders.conditions import (
+    ACCEPTED,
+    READY,
+    DesiredCondition,
+    condition,
+)
 from agentops_services.operator.builders.security import violations_condition
 from agentops_services.operator.cluster import Cluster, parse
 from agentops_services.operator.reconcilers.status import publish
@@ -64,13 +73,8 @@ class AgentToolReconciler:
             ready = (deployment.get("status") or {}).get("readyReplicas")
             health = deployment_health(ready)
         elif health is None and spec.mcp_endpoint is not None:
-            endpoint = spec.mcp_endpoint
-            health = endpoint_health(*await discovery.probe(endpoint_probe_url(endpoint)))
-            again = float(endpoint_probe_interval(endpoint))
-            if health[0] == "Ready" and endpoint.oauth is None:
-                discovered = await self._discover(
-                    url, endpoint.transport, endpoint.headers, discovered
-                )
+            health, discovered = await self._check_endpoint(spec.mcp_endpoint, discovered)
+            again = float(endpoint_probe_interval(spec.mcp_endpoint))
         assert health is not None
         phase, ready_condition = health
         conditions: list[DesiredCondition] = [
@@ -93,16 +97,28 @@ class AgentToolReconciler:
         )
         return again
 
-    async def _discover(
-        self, url: str | None, transport: str, headers: dict[str, str] | None, previous: object
-    ) -> object:
-        """The server's tools; the previous list when listing fails (a blip should not empty
-        what agents and the console show)."""
-        if url is None:
-            return previous
+    async def _check_endpoint(
+        self, endpoint: McpEndpointSource, previous: Any
+    ) -> tuple[ToolHealth, Any]:
+        """Health and tools of a remote MCP server. Without a healthCheck.url the check is an
+        MCP handshake and tools/list (a plain GET on a streamable-HTTP endpoint answers 400
+        and proves little); with one, that URL is probed first. Endpoints behind OAuth2 are only
+        probed: the operator holds no token for them. A failed listing keeps the previous
+        tools, so a blip does not empty what agents and the console show."""
+        explicit = endpoint.health_check.url if endpoint.health_check else None
+        if explicit or endpoint.oauth is not None:
+            health = endpoint_health(*await discovery.probe(endpoint_probe_url(endpoint)))
+            if health[0] != "Ready" or endpoint.oauth is not None:
+                return health, previous
         try:
             async with asyncio.timeout(discovery.DISCOVERY_TIMEOUT):
-                return await discovery.list_tools(url, transport, headers)  # type: ignore[arg-type]
+                tools = await discovery.list_tools(
+                    endpoint.url, endpoint.transport, endpoint.headers
+                )
         except Exception as exc:
-            LOG.info("could not list the tools of %s: %s", url, exc)
-            return previous
+            LOG.info("could not list the tools of %s: %s", endpoint.url, exc)
+            if explicit:
+                return health, previous
+            return endpoint_health(None, describe(exc)), previous
+        ready = condition(READY, "True", "Reachable", f"The MCP server lists {len(tools)} tools")
+        return ("Ready", ready), tools
