@@ -33,6 +33,7 @@ from agentops_services.runtime.mcp_client import McpTools
 from agentops_services.runtime.memory_client import MemoryIntegration
 from agentops_services.runtime.prompt import resource_context, system_parts
 from agentops_services.runtime.providers.base import genai_provider_name
+from agentops_services.runtime.run_status import RunStatusPublisher
 from agentops_services.runtime.runs import RunBook
 from agentops_services.runtime.working_memory import CheckpointFile, WorkingMemory
 from agentops_services.telemetry import cap, extract_context, span, trace_id_hex
@@ -104,6 +105,8 @@ class Agent:
     gates: Gates = field(default_factory=Gates)
     long_term: MemoryIntegration | None = None
     mcp: McpTools | None = None
+    run_status: RunStatusPublisher | None = None
+    """Writes finished AgentRuns' status to the cluster (daemons with API access)."""
     current: RunningTurn | None = None
     total_steps: int = 0
     trace_id: str | None = None
@@ -123,6 +126,9 @@ class Agent:
             self.memory.session_id = await self.long_term.start(self.memory.session_id)
         if self.mcp is not None:
             await self.mcp.start()
+        if self.run_status is not None:
+            await self.run_status.start()
+            self.runs.listen(self.run_status)
 
     @property
     def state(self) -> AgentState:
@@ -177,6 +183,9 @@ class Agent:
         if long_term is not None:
             await long_term.end(self.memory.messages)
             await long_term.client.aclose()
+        run_status, self.run_status = self.run_status, None
+        if run_status is not None:
+            await run_status.aclose()
 
     def status(self) -> StatusResponse:
         return StatusResponse(

@@ -21,6 +21,7 @@ from agentops_services.runtime.memory_client import MemoryClient, MemoryIntegrat
 from agentops_services.runtime.prompt import resources_block
 from agentops_services.runtime.providers.http import HttpSettings
 from agentops_services.runtime.providers.registry import ProviderSet
+from agentops_services.runtime.run_status import RunStatusPublisher
 from agentops_services.runtime.settings import RuntimeSettings
 from agentops_services.runtime.tooling import Tool, ToolRegistry
 from agentops_services.runtime.tools.builtin import builtin_tools
@@ -167,5 +168,15 @@ def build_agent(
         gates=gates,
         long_term=memory,
         mcp=mcp,
+        run_status=_run_status(settings, env) if daemon else None,
     )
     return agent, providers
+
+
+def _run_status(settings: RuntimeSettings, env: Mapping[str, str]) -> RunStatusPublisher | None:
+    """A daemon with API access (in a pod: its service account; elsewhere AGENT_KUBECONFIG)
+    writes its AgentRuns' status; without it, runs are only visible at GET /runs/{name}."""
+    kubeconfig = env.get("AGENT_KUBECONFIG") or None
+    if kubeconfig is None and not env.get("KUBERNETES_SERVICE_HOST"):
+        return None
+    return RunStatusPublisher(settings.namespace, kubeconfig)

@@ -241,6 +241,16 @@ def test_service_account_token_is_mounted_only_on_opt_in() -> None:
     assert job["spec"]["template"]["spec"]["automountServiceAccountToken"] is True
 
 
+def test_daemon_pods_mount_the_token_to_write_run_status_unless_told_not_to() -> None:
+    def mounted(agent: Agent) -> bool:
+        children = build_agent_children(agent, TOOLS, PROVIDERS, RESOURCES, SETTINGS)
+        assert children.deployment is not None
+        return bool(children.deployment["spec"]["template"]["spec"]["automountServiceAccountToken"])
+
+    assert mounted(daemon_agent()) is True
+    assert mounted(daemon_agent(security={"automountServiceAccountToken": False})) is False
+
+
 # --- config.json, permissions.json, hash ----------------------------------------------------
 
 

@@ -220,5 +220,14 @@ def agent_pod_spec(
         names.RUNTIME_CONTAINER,
         security.pod if security else None,
         security.container if security else None,
-        automount_token=bool(security and security.automount_service_account_token),
+        automount_token=_automount(agent),
     )
+
+
+def _automount(agent: Agent) -> bool:
+    """The API token is mounted when asked for, and by default in daemon pods: a daemon
+    writes the status of the AgentRuns it executes (its Role allows only that, delegation and
+    reading briefs). Task pods get it only when asked (delegation, run_finish)."""
+    security = agent.spec.security
+    explicit = security.automount_service_account_token if security else None
+    return explicit if explicit is not None else agent.spec.mode == "daemon"

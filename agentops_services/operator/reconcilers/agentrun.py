@@ -305,11 +305,12 @@ class AgentRunReconciler:
         elapsed = (cluster.clock() - started).total_seconds() if started else 0.0
         if elapsed < limit:
             return limit - elapsed
+        # Failed first: the runtime does not overwrite a run that has already ended.
+        await self._fail(obj, f"Run timed out after {elapsed:.0f}s (limit {limit:.0f}s)", "Timeout")
         try:
             await self.runtime.abort(namespace, agent.name)
         except Exception as exc:
             LOG.warning("could not abort run %s/%s: %s", namespace, run.name, exc)
-        await self._fail(obj, f"Run timed out after {elapsed:.0f}s (limit {limit:.0f}s)", "Timeout")
         return None
 
     # --- ending runs --------------------------------------------------------------------------
@@ -341,11 +342,11 @@ class AgentRunReconciler:
             await cluster.kube.delete(
                 types.JOB, namespace, victim.name, uid=job["metadata"]["uid"] if job else None
             )
-        else:
+        obj = cluster.cached(types.AGENT_RUN, namespace, victim.name)
+        if obj is not None:
+            await self._fail(obj, f"Cancelled: replaced by {replaced_by}", "Cancelled")
+        if agent.spec.mode == "daemon":
             try:
                 await self.runtime.abort(namespace, agent.name)
             except Exception as exc:
                 LOG.warning("could not abort run %s/%s: %s", namespace, victim.name, exc)
-        obj = cluster.cached(types.AGENT_RUN, namespace, victim.name)
-        if obj is not None:
-            await self._fail(obj, f"Cancelled: replaced by {replaced_by}", "Cancelled")
