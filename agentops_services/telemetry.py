@@ -125,6 +125,14 @@ def cap(text: str, limit: int = MAX_ATTRIBUTE_CHARS) -> str:
     return text if len(text) <= limit else text[:limit] + "... [truncated]"
 
 
+def describe(exc: BaseException) -> str:
+    """One line for a failure, looking inside the exception groups task groups raise."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    text = str(exc)
+    return cap(f"{type(exc).__name__}: {text}" if text else type(exc).__name__, 300)
+
+
 def trace_id_hex(span: trace.Span | None = None) -> str | None:
     """32 hex digits of the (current) span's trace, or None when it has none."""
     context = (span or trace.get_current_span()).get_span_context()

@@ -62,7 +62,7 @@ def register(subparsers: Any) -> None:
         default=os.environ.get("AGENTOPS_AGENT_OTLP_ENDPOINT"),
         help="OTLP endpoint given to agent pods (AGENTOPS_AGENT_OTLP_ENDPOINT)",
     )
-    parser.add_argument("--workers", type=int, default=4, help="workers per controller")
+    parser.add_argument("--workers", type=int, default=8, help="workers per controller")
     parser.set_defaults(run=run)
 
 

@@ -60,6 +60,7 @@ class Informer:
         label_selector: str | None = None,
         transform: Transform | None = None,
         watch_seconds: int = WATCH_SECONDS,
+        index_labels: Sequence[str] = (),
     ) -> None:
         self.kube = kube
         self.kind = kind
@@ -68,6 +69,11 @@ class Informer:
         self.transform = transform
         self.watch_seconds = watch_seconds
         self._objects: dict[Key, Object] = {}
+        self._by_namespace: dict[str, dict[str, Object]] = {}
+        self._index_labels = tuple(index_labels)
+        self._index: dict[tuple[str, ...], dict[Key, Object]] = {}
+        """Objects by (namespace, *values of index_labels): owners find their children in
+        O(children), not by scanning every object of the kind."""
         self._handlers: list[Handler] = []
         self._synced: set[str | None] = set()
         self.synced = asyncio.Event()
@@ -88,18 +94,29 @@ class Informer:
         if namespace is None:
             yield from self._objects.values()
             return
-        for (ns, _), obj in self._objects.items():
-            if ns == namespace:
-                yield obj
+        yield from self._by_namespace.get(namespace, {}).values()
 
     def labelled(self, namespace: str, labels: Mapping[str, str]) -> list[Object]:
-        """Cached objects of the namespace carrying all these labels."""
+        """Cached objects of the namespace carrying all these labels (from the index when the
+        labels are the indexed ones)."""
+        if self._index_labels and set(labels) == set(self._index_labels):
+            entry = (namespace, *(labels[k] for k in self._index_labels))
+            return list(self._index.get(entry, {}).values())
         found = []
         for obj in self.items(namespace):
             have = obj["metadata"].get("labels") or {}
             if all(have.get(k) == v for k, v in labels.items()):
                 found.append(obj)
         return found
+
+    def _index_entry(self, obj: Object) -> tuple[str, ...] | None:
+        if not self._index_labels:
+            return None
+        labels = obj["metadata"].get("labels") or {}
+        values = tuple(labels.get(k) for k in self._index_labels)
+        if any(v is None for v in values):
+            return None
+        return (obj["metadata"].get("namespace", ""), *values)
 
     def __len__(self) -> int:
         return len(self._objects)
@@ -130,13 +147,21 @@ class Informer:
                 LOG.exception("informer handler failed for %s %s", self.kind.kind, key_of(obj))
 
     def _store(self, event_type: str, obj: Object) -> None:
+        # managedFields are often a third of an object and nothing here reads them.
+        obj["metadata"].pop("managedFields", None)
         if self.transform is not None:
             obj = self.transform(obj)
         key = key_of(obj)
-        if event_type == "DELETED":
-            self._objects.pop(key, None)
-        else:
+        old = self._objects.pop(key, None)
+        if old is not None:
+            self._by_namespace[key[0]].pop(key[1], None)
+            if (entry := self._index_entry(old)) is not None:
+                self._index[entry].pop(key, None)
+        if event_type != "DELETED":
             self._objects[key] = obj
+            self._by_namespace.setdefault(key[0], {})[key[1]] = obj
+            if (entry := self._index_entry(obj)) is not None:
+                self._index.setdefault(entry, {})[key] = obj
         self._notify(event_type, obj)
 
     def _replace(self, namespace: str | None, items: list[Object]) -> None:

@@ -21,7 +21,7 @@ from mcp.shared.exceptions import MCPError
 
 from agentops_services import __version__
 from agentops_services.mcp_gateway.transports import TransportFactory, reporting_end
-from agentops_services.telemetry import cap
+from agentops_services.telemetry import describe
 
 LOG = logging.getLogger("agentops.mcp_gateway")
 CLIENT_INFO = mcp_types.Implementation(name="agentops-mcp-gateway", version=__version__)
@@ -39,14 +39,6 @@ def error_result(text: str) -> mcp_types.CallToolResult:
     return mcp_types.CallToolResult(
         content=[mcp_types.TextContent(type="text", text=text)], is_error=True
     )
-
-
-def describe(exc: BaseException) -> str:
-    """One line for a failure, looking inside the exception groups task groups raise."""
-    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
-        exc = exc.exceptions[0]
-    text = str(exc)
-    return cap(f"{type(exc).__name__}: {text}" if text else type(exc).__name__, 300)
 
 
 def _connection_lost(exc: MCPError) -> bool:

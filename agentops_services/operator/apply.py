@@ -8,6 +8,7 @@ check free of requests.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -18,6 +19,7 @@ from agentops_services.kube.rest import Kube, Object, type_of
 from agentops_services.operator.names import FIELD_MANAGER, owner_labels
 
 LOG = logging.getLogger("agentops.operator.apply")
+WORKLOADS = frozenset({"Deployment", "Job"})
 
 
 def covers(live: Any, desired: Any) -> bool:
@@ -64,9 +66,16 @@ class Children:
         """Apply every desired child, then delete the owner's children of `kinds` that are not
         among them (a feature turned off). The live children by (kind, name)."""
         live: dict[tuple[str, str], Object] = {}
-        for manifest in desired:
-            applied = await self.apply(manifest)
-            live[(manifest["kind"], manifest["metadata"]["name"])] = applied
+        wanted = list(desired)
+        # Two waves of concurrent applies: what pods mount or run as, then the workloads, so a
+        # new agent costs two round trips rather than one per child.
+        for wave in (
+            [m for m in wanted if m["kind"] not in WORKLOADS],
+            [m for m in wanted if m["kind"] in WORKLOADS],
+        ):
+            applied = await asyncio.gather(*(self.apply(m) for m in wave))
+            for manifest, obj in zip(wave, applied, strict=True):
+                live[(manifest["kind"], manifest["metadata"]["name"])] = obj
         labels = owner_labels(owner_kind, owner_name)
         for kind in kinds:
             for child in self.caches[kind].labelled(namespace, labels):

@@ -13,12 +13,17 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from opentelemetry import trace
+
 from agentops_services.kube.informer import Key
+from agentops_services.kube.rest import KubeError
 from agentops_services.kube.workqueue import WorkQueue
 from agentops_services.operator import metrics
+from agentops_services.telemetry import span
 
 LOG = logging.getLogger("agentops.operator")
-DEFAULT_WORKERS = 4
+TRACER = trace.get_tracer("agentops.operator")
+DEFAULT_WORKERS = 8
 STOP_GRACE = 10.0
 """Seconds a stopping controller lets reconciles under way finish."""
 
@@ -37,6 +42,11 @@ class Controller:
 
     def enqueue(self, key: Key) -> None:
         self.queue.add(key)
+
+    def enqueue_after(self, key: Key, delay: float) -> None:
+        """Enqueue once after `delay`, however often asked meanwhile: for keys that a burst of
+        other objects' changes touch (a Provider counting the Agents that use it)."""
+        self.queue.add_after(key, delay)
 
     def start(self) -> None:
         self._tasks = [
@@ -57,18 +67,29 @@ class Controller:
                 future.cancel()
             await asyncio.gather(*self._in_flight, return_exceptions=True)
 
+    async def _traced(self, key: Key) -> float | None:
+        attributes = {"k8s.namespace.name": key[0], "agentops.resource.name": key[1]}
+        with span(TRACER, f"operator.reconcile.{self.name}", attributes=attributes):
+            return await self.reconcile(key)
+
     async def _work(self) -> None:
         while True:
             key = await self.queue.get()
             started = time.perf_counter()
             outcome = "ok"
             try:
-                reconcile = asyncio.ensure_future(self.reconcile(key))
+                reconcile = asyncio.ensure_future(self._traced(key))
                 self._in_flight.add(reconcile)
                 reconcile.add_done_callback(self._in_flight.discard)
                 again = await asyncio.shield(reconcile)
             except asyncio.CancelledError:
                 raise
+            except KubeError as exc:  # the API server's refusal: its message says it all
+                outcome = "error"
+                delay = self.queue.add_rate_limited(key)
+                LOG.warning(
+                    "%s %s/%s: %s; retrying in %.2fs", self.name, key[0], key[1], exc, delay
+                )
             except Exception:
                 outcome = "error"
                 delay = self.queue.add_rate_limited(key)

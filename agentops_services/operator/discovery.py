@@ -7,10 +7,6 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 import httpx
-import httpx2
-from mcp import Client
-from mcp.client.sse import sse_client
-from mcp.client.streamable_http import streamable_http_client
 
 PROBE_TIMEOUT = 10.0
 DISCOVERY_TIMEOUT = 15.0
@@ -36,6 +32,13 @@ async def list_tools(
     timeout: float = DISCOVERY_TIMEOUT,
 ) -> list[dict[str, Any]]:
     """The server's tools as status entries {name, description, inputSchema}."""
+    # The MCP SDK is imported on first use: most operators never see an mcpEndpoint tool, and
+    # the SDK costs ~40 MB of resident memory.
+    import httpx2  # noqa: PLC0415
+    from mcp import Client  # noqa: PLC0415
+    from mcp.client.sse import sse_client  # noqa: PLC0415
+    from mcp.client.streamable_http import streamable_http_client  # noqa: PLC0415
+
     if transport == "sse":
         server: Any = sse_client(url, headers=dict(headers or {}), timeout=timeout)
     else:

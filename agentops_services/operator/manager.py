@@ -28,9 +28,9 @@ from agentops_services.kube.rest import Kube, Object
 from agentops_services.operator import metrics, routing
 from agentops_services.operator.builders.settings import BuilderSettings
 from agentops_services.operator.cluster import CHILD_TYPES, OUR_TYPES, Cluster, utcnow
-from agentops_services.operator.controller import Controller
+from agentops_services.operator.controller import DEFAULT_WORKERS, Controller
 from agentops_services.operator.leader import LeaderElector
-from agentops_services.operator.names import L_MB, MANAGED_BY
+from agentops_services.operator.names import L_MB, L_OWNER, L_OWNER_KIND, MANAGED_BY
 from agentops_services.operator.reconcilers.agent import AgentReconciler
 from agentops_services.operator.reconcilers.agentresource import AgentResourceReconciler
 from agentops_services.operator.reconcilers.agentrun import AgentRunReconciler
@@ -40,6 +40,7 @@ from agentops_services.operator.reconcilers.provider import ProviderReconciler
 from agentops_services.operator.runtime_client import RuntimeClient, RuntimeUrl, cluster_url
 
 LOG = logging.getLogger("agentops.operator")
+BOUND_AGENTS_DELAY = 1.0
 
 
 @dataclass
@@ -49,7 +50,7 @@ class OperatorSettings:
     leader_elect: bool = False
     lease_namespace: str = "default"
     identity: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
-    workers: int = 4
+    workers: int = DEFAULT_WORKERS
     builders: BuilderSettings = field(default_factory=BuilderSettings)
     watch_seconds: int = 300
     runtime_url: RuntimeUrl = cluster_url
@@ -69,7 +70,12 @@ class Operator:
             informers[kind] = Informer(kube, kind, namespaces, watch_seconds=settings.watch_seconds)
         for kind in CHILD_TYPES:
             informers[kind] = Informer(
-                kube, kind, namespaces, label_selector=managed, watch_seconds=settings.watch_seconds
+                kube,
+                kind,
+                namespaces,
+                label_selector=managed,
+                watch_seconds=settings.watch_seconds,
+                index_labels=(L_OWNER_KIND, L_OWNER),
             )
         informers[types.SECRET] = Informer(
             kube,
@@ -131,11 +137,7 @@ class Operator:
             return str(obj["metadata"]["name"])
 
         i[types.AGENT].add_handler(to("agent"))
-        i[types.AGENT].add_handler(
-            each(
-                "provider", lambda o: [(ns(o), p) for p in routing.agent_references(o)["provider"]]
-            )
-        )
+        i[types.AGENT].add_handler(self._count_bound_agents)
         i[types.AGENT].add_handler(
             each("agentrun", lambda o: routing.runs_of(i[types.AGENT_RUN], ns(o), name(o)))
         )
@@ -160,6 +162,12 @@ class Operator:
         )
         for kind in CHILD_TYPES:
             i[kind].add_handler(self._to_owner)
+
+    def _count_bound_agents(self, _type: str, agent: Object) -> None:
+        """Providers recount their Agents a moment after a change, once per burst."""
+        namespace = agent["metadata"].get("namespace", "")
+        for name in routing.agent_references(agent)["provider"]:
+            self.controllers["provider"].enqueue_after((namespace, name), BOUND_AGENTS_DELAY)
 
     def _to_owner(self, _type: str, child: Object) -> None:
         owner = routing.owner_of(child)

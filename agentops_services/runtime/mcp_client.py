@@ -39,7 +39,7 @@ from agentops_services import __version__
 from agentops_services.api.runtime_config import McpServerEntry, PermissionPolicy, ToolEntry
 from agentops_services.runtime.mcp_policy import blocked_reason, listed
 from agentops_services.runtime.tooling import ToolContext, ToolOutcome, plain_schema
-from agentops_services.telemetry import cap, span
+from agentops_services.telemetry import describe, span
 
 LOG = logging.getLogger(__name__)
 TRACER = trace.get_tracer("agentops.runtime.mcp")
@@ -294,7 +294,7 @@ class McpServer:
                     delay = FIRST_BACKOFF
                     await self._serve(client)
             except Exception as exc:
-                self.error = _describe(exc)
+                self.error = describe(exc)
                 LOG.warning("MCP server %s failed: %s", self.config.name, self.error)
             finally:
                 self._client = None
@@ -351,12 +351,6 @@ class McpServer:
                 )
             )
         self.tools = tools
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, BaseExceptionGroup) and exc.exceptions:
-        return _describe(exc.exceptions[0])
-    return cap(f"{type(exc).__name__}: {exc}", 300)
 
 
 @dataclass

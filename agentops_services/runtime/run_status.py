@@ -51,12 +51,17 @@ def status_patch(status: RunStatus) -> dict[str, Any]:
         "traceID": status.trace_id,
         "conditions": [
             {
-                "type": "Complete",
-                "status": "True",
+                "type": type_,
+                "status": status_,
                 "reason": "Succeeded" if ok else "Failed",
                 "message": message,
                 "lastTransitionTime": format_time(completed),
             }
+            for type_, status_ in (
+                ("Accepted", "True"),
+                ("Complete", "True"),
+                ("Ready", "True" if ok else "False"),
+            )
         ],
     }
 

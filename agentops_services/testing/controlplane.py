@@ -249,7 +249,7 @@ class ControlPlane:
                 "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
                 f"--service-account-key-file={w / 'sa.pub'}",
                 f"--service-account-signing-key-file={w / 'sa.key'}",
-                "--service-cluster-ip-range=10.0.0.0/24",
+                "--service-cluster-ip-range=10.0.0.0/16",  # thousands of Services (benchmarks)
                 "--allow-privileged=true",
                 "--profiling=false",
                 # ConfigMaps bypass the watch cache, so a test can expire a ConfigMap watch

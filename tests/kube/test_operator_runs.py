@@ -253,3 +253,53 @@ async def test_a_schedule_creates_one_run_per_fire_time_and_survives_a_restart(
         status["lastScheduleTime"]
         == run["metadata"]["annotations"]["agents.agentops.io/scheduled-at"]
     )
+
+
+async def test_a_git_workspace_run_gets_its_own_config_and_git_env(
+    kube: client.ApiClient, namespace: str
+) -> None:
+    k = Kube(kube)
+    repo = {
+        "apiVersion": "agents.agentops.io/v1alpha1",
+        "kind": "AgentResource",
+        "metadata": {"name": "infra"},
+        "spec": {
+            "kind": "git-repo",
+            "displayName": "Infra repo",
+            "git": {"url": "https://git.example.com/team/infra.git", "branch": "main"},
+        },
+    }
+    async with running_operator(kube, namespace):
+        await create(k, namespace, repo)
+        await task_agent(k, namespace)
+        run = agent_run("fix-1", "auditor", prompt="fix the chart")
+        run["spec"]["git"] = {"resourceRef": "infra", "branch": "agent/fix-1"}
+        await create(k, namespace, run)
+        job = await eventually(lambda: get(k, types.JOB, namespace, "fix-1"), timeout=20)
+        spec = job["spec"]["template"]["spec"]
+        env = {e["name"]: e.get("value") for e in spec["containers"][0]["env"]}
+        assert env["GIT_REPO_URL"] == "https://git.example.com/team/infra.git"
+        assert env["GIT_BRANCH"] == "agent/fix-1" and env["GIT_BASE_BRANCH"] == "main"
+        config = next(v for v in spec["volumes"] if v["name"] == "operator-config")
+        assert config["configMap"]["name"] == "fix-1-config"
+        own = await get(k, types.CONFIG_MAP, namespace, "fix-1-config")
+        resources = json.loads(own["data"]["config.json"])["resources"]
+        assert [r["name"] for r in resources] == ["infra"]
+
+
+async def test_a_git_run_on_a_missing_resource_fails_naming_it(
+    kube: client.ApiClient, namespace: str
+) -> None:
+    k = Kube(kube)
+    async with running_operator(kube, namespace):
+        await task_agent(k, namespace)
+        run = agent_run("fix-2", "auditor")
+        run["spec"]["git"] = {"resourceRef": "nowhere", "branch": "b"}
+        await create(k, namespace, run)
+
+        async def failed() -> None:
+            status = await status_of(k, types.AGENT_RUN, namespace, "fix-2")
+            assert status["phase"] == "Failed"
+            assert status["output"] == 'AgentResource "nowhere" not found'
+
+        await eventually(failed)

@@ -25,7 +25,7 @@ from agentops_services.operator.builders.conditions import (
 from agentops_services.operator.builders.security import violations_condition
 from agentops_services.operator.cluster import Cluster
 from agentops_services.operator.reconcilers.schedules import Scheduler
-from agentops_services.operator.reconcilers.status import publish
+from agentops_services.operator.reconcilers.status import publish, sync_children
 
 R = TypeVar("R", bound=Resource)
 CHILD_KINDS = (
@@ -119,9 +119,7 @@ class AgentReconciler:
             await publish(cluster, types.AGENT, obj, conditions, phase="Pending")
             return None
         children = build_agent_children(agent, tools, providers, resources, cluster.settings)
-        live = await cluster.children.sync(
-            "Agent", namespace, name, children.manifests(), CHILD_KINDS
-        )
+        live = await sync_children(cluster, types.AGENT, obj, children.manifests(), CHILD_KINDS)
         conditions.append(violations_condition(children.violations))
         fields: dict[str, Any] = {"activeModel": spec.model}
         if spec.mode == "daemon":

@@ -49,8 +49,13 @@ MAX_OUTPUT = 32 * 1024
 RUNTIME_CONTAINER = "agent-runtime"
 
 
-def _finished(message: str, succeeded: bool, reason: str) -> DesiredCondition:
-    return condition(COMPLETE, "True", reason, message[:1024] if not succeeded else "Run finished")
+def _finished(message: str, succeeded: bool, reason: str) -> list[DesiredCondition]:
+    """Complete, and Ready (True only for a run that succeeded)."""
+    text = "Run finished" if succeeded else message[:1024]
+    return [
+        condition(COMPLETE, "True", reason, text),
+        condition(READY, "True" if succeeded else "False", reason, text),
+    ]
 
 
 class AgentRunReconciler:
@@ -237,7 +242,7 @@ class AgentRunReconciler:
                 "traceID": result.trace_id,
             }
         reason = "Succeeded" if ok else "Failed"
-        await publish(self.cluster, types.AGENT_RUN, obj, [_finished(output, ok, reason)], **fields)
+        await publish(self.cluster, types.AGENT_RUN, obj, _finished(output, ok, reason), **fields)
         return True
 
     async def _termination_result(self, run: AgentRun) -> tuple[TaskResult | None, str | None]:

@@ -13,7 +13,6 @@ from agentops_services.api.v1alpha1 import AgentTool
 from agentops_services.api.v1alpha1.agenttool import McpEndpointSource
 from agentops_services.kube import resources as types
 from agentops_services.kube.informer import Key
-from agentops_services.mcp_gateway.upstream import describe
 from agentops_services.operator import discovery
 from agentops_services.operator.builders.agenttool import (
     ToolHealth,
@@ -34,7 +33,8 @@ from agentops_services.operator.builders.conditions import (
 )
 from agentops_services.operator.builders.security import violations_condition
 from agentops_services.operator.cluster import Cluster, parse
-from agentops_services.operator.reconcilers.status import publish
+from agentops_services.operator.reconcilers.status import publish, sync_children
+from agentops_services.telemetry import describe
 
 LOG = logging.getLogger("agentops.operator.agenttool")
 CHILD_KINDS = (types.CONFIG_MAP, types.DEPLOYMENT, types.SERVICE)
@@ -55,7 +55,7 @@ class AgentToolReconciler:
             return None
         namespace, name = key
         desired, violations = tool_children(tool)
-        live = await cluster.children.sync("AgentTool", namespace, name, desired, CHILD_KINDS)
+        live = await sync_children(cluster, types.AGENT_TOOL, obj, desired, CHILD_KINDS)
         spec = tool.spec
         source = spec.source_type()
         again: float | None = None

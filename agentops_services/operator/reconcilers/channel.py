@@ -16,7 +16,7 @@ from agentops_services.operator.builders.channel import (
 from agentops_services.operator.builders.conditions import ACCEPTED, condition
 from agentops_services.operator.builders.security import violations_condition
 from agentops_services.operator.cluster import Cluster, parse
-from agentops_services.operator.reconcilers.status import publish
+from agentops_services.operator.reconcilers.status import publish, sync_children
 
 CHILD_KINDS = (
     types.SERVICE_ACCOUNT, types.ROLE, types.ROLE_BINDING, types.DEPLOYMENT, types.SERVICE,
@@ -42,7 +42,7 @@ class ChannelReconciler:
             await publish(cluster, types.CHANNEL, obj, (accepted, ready), phase=phase)
             return None
         desired, violations = channel_children(channel, agent.spec.mode)
-        live = await cluster.children.sync("Channel", namespace, name, desired, CHILD_KINDS)
+        live = await sync_children(cluster, types.CHANNEL, obj, desired, CHILD_KINDS)
         deployment = live.get(("Deployment", name)) or {}
         phase, ready = channel_health((deployment.get("status") or {}).get("readyReplicas"))
         await publish(

@@ -7,9 +7,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from agentops_services.kube.resources import ResourceType
-from agentops_services.kube.rest import Object
+from agentops_services.kube.rest import KubeError, Object
 from agentops_services.operator.apply import write_status
-from agentops_services.operator.builders.conditions import DesiredCondition, set_conditions
+from agentops_services.operator.builders.conditions import (
+    READY,
+    DesiredCondition,
+    condition,
+    set_conditions,
+)
 from agentops_services.operator.cluster import Cluster
 
 
@@ -27,3 +32,23 @@ async def publish(
     merged = set_conditions(current.get("conditions"), conditions, generation, cluster.clock())
     desired = {**fields, "observedGeneration": generation, "conditions": merged}
     return await write_status(cluster.kube, kind, obj, desired)
+
+
+async def sync_children(
+    cluster: Cluster,
+    kind: ResourceType,
+    obj: Object,
+    desired: list[Object],
+    child_kinds: Sequence[ResourceType],
+) -> dict[tuple[str, str], Object]:
+    """Apply the owner's children; when the API server refuses one (quota, admission, a full
+    Service range), say so on the owner's Ready condition before the retry with backoff."""
+    metadata = obj["metadata"]
+    try:
+        return await cluster.children.sync(
+            kind.kind, metadata["namespace"], metadata["name"], desired, child_kinds
+        )
+    except KubeError as exc:
+        message = f"Applying children failed: {exc.message}"
+        await publish(cluster, kind, obj, [condition(READY, "False", "ApplyFailed", message)])
+        raise
