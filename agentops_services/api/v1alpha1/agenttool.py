@@ -88,10 +88,10 @@ class McpServerSource(ApiModel):
     image: str = Field(min_length=1, max_length=512)
     """Image containing the MCP server."""
     port: int = Field(8080, ge=1, le=65535)
-    """Port the gateway serves MCP on."""
+    """Port the server serves MCP on (streamable HTTP at /mcp)."""
     command: list[str] = Field(min_length=1, max_length=64)
-    """Command of the stdio MCP server; the MCP gateway runs it as its child and serves it
-    over HTTP (the gateway replaces the image's entrypoint, so the command is required)."""
+    """Command that starts the server serving MCP over streamable HTTP on `port` at /mcp.
+    A stdio-only server belongs in an oci tool, which the agent runtime spawns itself."""
     env: dict[str, str] | None = None
     """Environment variables of the server."""
     secrets: list[SecretEnvVar] | None = Field(None, max_length=64)
