@@ -17,7 +17,6 @@ import base64
 import os
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -63,11 +62,11 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-async def wait_ready(health: str, process: subprocess.Popen[bytes]) -> None:
+async def wait_ready(health: str, process: asyncio.subprocess.Process) -> None:
     deadline = time.monotonic() + 60
     async with httpx.AsyncClient(timeout=5) as http:
         while time.monotonic() < deadline:
-            if process.poll() is not None:
+            if process.returncode is not None:
                 raise SystemExit(f"the operator exited with {process.returncode}")
             try:
                 if (await http.get(f"{health}/readyz")).status_code == 200:
@@ -95,10 +94,10 @@ async def bench(plane: ControlPlane, count: int, idle_seconds: float) -> None:
         env = {**os.environ, "WATCH_NAMESPACES": NAMESPACE_NAME}
         env.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
         with tempfile.TemporaryFile() as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "agentops_services.cli.main", "operator",
-                 "--kubeconfig", str(plane.kubeconfig),
-                 "--health-probe-bind-address", f"127.0.0.1:{port}"],
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "agentops_services.cli.main", "operator",
+                "--kubeconfig", str(plane.kubeconfig),
+                "--health-probe-bind-address", f"127.0.0.1:{port}",
                 env=env, stdout=log, stderr=log, cwd=REPO,
             )  # fmt: skip
             try:
@@ -111,11 +110,11 @@ async def bench(plane: ControlPlane, count: int, idle_seconds: float) -> None:
                 raise
             finally:
                 process.terminate()
-                process.wait(30)
+                await asyncio.wait_for(process.wait(), 30)
 
 
 async def measure(
-    kube: Kube, health: str, process: subprocess.Popen[bytes], count: int, idle_seconds: float
+    kube: Kube, health: str, process: asyncio.subprocess.Process, count: int, idle_seconds: float
 ) -> None:
     listing = await kube.list(DEPLOYMENT, NAMESPACE_NAME)
     version = listing["metadata"]["resourceVersion"]

@@ -32,6 +32,11 @@ class WorkQueue(Generic[K]):
     def __len__(self) -> int:
         return self._queue.qsize()
 
+    @property
+    def idle(self) -> bool:
+        """Nothing queued, being processed or scheduled."""
+        return not (self._queue.qsize() or self._processing or self._timers)
+
     def add(self, key: K) -> None:
         if self._shut_down:
             return

@@ -203,11 +203,12 @@ async def test_a_restarted_operator_converges_without_duplicates_or_writes(
     kube: client.ApiClient, namespace: str
 ) -> None:
     k = Kube(kube)
-    async with running_operator(kube, namespace):
+    async with running_operator(kube, namespace) as first:
         await create(k, namespace, secret(API_KEY="x"))
         await create(k, namespace, provider())
         await create(k, namespace, agent("reviewer"))
         await eventually(lambda: get(k, types.SERVICE, namespace, "reviewer"), timeout=20)
+        await eventually(lambda: _idle(first), timeout=20)
     # generation, not resourceVersion: the Deployment controller keeps writing its status.
     generations = {
         (kind.kind, name): (await get(k, kind, namespace, name))["metadata"].get("generation")
@@ -228,4 +229,4 @@ async def _idle(operator: object) -> None:
     from agentops_services.operator.manager import Operator  # noqa: PLC0415
 
     assert isinstance(operator, Operator)
-    assert all(len(c.queue) == 0 and not c.queue._processing for c in operator.controllers.values())
+    assert all(c.queue.idle for c in operator.controllers.values())
