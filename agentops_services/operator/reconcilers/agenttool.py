@@ -46,12 +46,15 @@ not watched (the operator watches only what it labels)."""
 class AgentToolReconciler:
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
+        self._listed: dict[Key, int | None] = {}
+        """The Deployment generation whose server's tools were last listed, per mcpServer."""
 
     async def reconcile(self, key: Key) -> float | None:
         cluster = self.cluster
         obj = cluster.cached(types.AGENT_TOOL, *key)
         tool = None if obj is None else parse(AgentTool, obj)
         if obj is None or tool is None:
+            self._listed.pop(key, None)
             return None
         namespace, name = key
         desired, violations = tool_children(tool)
@@ -72,6 +75,10 @@ class AgentToolReconciler:
             deployment = live.get(("Deployment", f"agtool-{name}")) or {}
             ready = (deployment.get("status") or {}).get("readyReplicas")
             health = deployment_health(ready)
+            generation = deployment.get("metadata", {}).get("generation")
+            if health[0] == "Ready" and url and self._listed.get(key) != generation:
+                discovered = await self._tools_or(url, "streamable-http", None, discovered)
+                self._listed[key] = generation
         elif health is None and spec.mcp_endpoint is not None:
             health, discovered = await self._check_endpoint(spec.mcp_endpoint, discovered)
             again = float(endpoint_probe_interval(spec.mcp_endpoint))
@@ -111,14 +118,31 @@ class AgentToolReconciler:
             if health[0] != "Ready" or endpoint.oauth is not None:
                 return health, previous
         try:
-            async with asyncio.timeout(discovery.DISCOVERY_TIMEOUT):
-                tools = await discovery.list_tools(
-                    endpoint.url, endpoint.transport, endpoint.headers
-                )
+            tools = await self._tools(endpoint.url, endpoint.transport, endpoint.headers)
         except Exception as exc:
-            LOG.info("could not list the tools of %s: %s", endpoint.url, exc)
             if explicit:
                 return health, previous
             return endpoint_health(None, describe(exc)), previous
         ready = condition(READY, "True", "Reachable", f"The MCP server lists {len(tools)} tools")
         return ("Ready", ready), tools
+
+    async def _tools(
+        self, url: str, transport: Any, headers: dict[str, str] | None
+    ) -> list[dict[str, Any]]:
+        try:
+            async with asyncio.timeout(discovery.DISCOVERY_TIMEOUT):
+                return await discovery.list_tools(url, transport, headers)
+        except Exception as exc:
+            LOG.info("could not list the tools of %s: %s", url, describe(exc))
+            raise
+
+    async def _tools_or(
+        self, url: str, transport: Any, headers: dict[str, str] | None, previous: Any
+    ) -> Any:
+        """The tools of an operator-deployed server once it is ready, listed again when its
+        Deployment changes (a new image may bring new tools); `previous` when it cannot be
+        reached from here."""
+        try:
+            return await self._tools(url, transport, headers)
+        except Exception:
+            return previous
