@@ -6,7 +6,8 @@ idle minute (its own /metrics counters) and its resident memory.
     .venv/bin/python benchmarks/operator_bench.py [--agents 500] [--idle-seconds 60]
 
 The operator runs as `agentops operator` in its own process, as in a cluster; this script's
-client is separate, so its requests are not counted.
+client is separate, so its requests are not counted. First the same number of Deployments is
+created directly, without the operator: the floor that the control plane on this machine sets.
 """
 
 from __future__ import annotations
@@ -14,23 +15,36 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import json
 import os
 import re
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
 
+from agentops_services.api.v1alpha1 import Agent
 from agentops_services.kube.client import api_client
-from agentops_services.kube.resources import AGENT, DEPLOYMENT, NAMESPACE, PROVIDER, SECRET
+from agentops_services.kube.resources import (
+    AGENT,
+    DEPLOYMENT,
+    NAMESPACE,
+    PROVIDER,
+    SECRET,
+    SERVICE_ACCOUNT,
+)
 from agentops_services.kube.rest import Kube
+from agentops_services.operator.builders.agent import build_deployment
+from agentops_services.operator.builders.settings import BuilderSettings
 from agentops_services.testing.controlplane import ControlPlane, free_port
 
 REPO = Path(__file__).resolve().parent.parent
 NAMESPACE_NAME = "bench"
+BASELINE_NAMESPACE = "floor"
 CREATE_CONCURRENCY = 50
 METRIC = re.compile(r'^agentops_api_requests\{verb="(\w+)"\} ([0-9.e+]+)$', re.M)
 
@@ -89,6 +103,7 @@ async def bench(plane: ControlPlane, count: int, idle_seconds: float) -> None:
             "metadata": {"name": "anthropic"},
             "spec": {"type": "anthropic", "apiKeySecret": {"name": "llm-keys", "key": "API_KEY"}},
         })  # fmt: skip
+        floor = await baseline(kube, count)
         port = free_port()
         health = f"http://127.0.0.1:{port}"
         env = {**os.environ, "WATCH_NAMESPACES": NAMESPACE_NAME}
@@ -102,7 +117,8 @@ async def bench(plane: ControlPlane, count: int, idle_seconds: float) -> None:
             )  # fmt: skip
             try:
                 await wait_ready(health, process)
-                await measure(kube, health, process, count, idle_seconds)
+                idle_rss = rss_mb(process.pid)
+                await measure(kube, health, process, count, idle_seconds, idle_rss, floor)
             except BaseException:
                 log.seek(0)
                 tail = log.read().decode(errors="replace").splitlines()[-20:]
@@ -113,10 +129,13 @@ async def bench(plane: ControlPlane, count: int, idle_seconds: float) -> None:
                 await asyncio.wait_for(process.wait(), 30)
 
 
-async def measure(
-    kube: Kube, health: str, process: asyncio.subprocess.Process, count: int, idle_seconds: float
-) -> None:
-    listing = await kube.list(DEPLOYMENT, NAMESPACE_NAME)
+async def time_to_deployments(
+    kube: Kube, namespace: str, count: int, create: Callable[[str], Awaitable[object]]
+) -> tuple[list[float], float]:
+    """Call `create(name)` for `count` names (50 at a time) and time, per name, from the call
+    to a Deployment of that name appearing in `namespace` (seen through a watch); the sorted
+    latencies and the time until the last one."""
+    listing = await kube.list(DEPLOYMENT, namespace)
     version = listing["metadata"]["resourceVersion"]
     sent: dict[str, float] = {}
     seen: dict[str, float] = {}
@@ -125,7 +144,7 @@ async def measure(
     async def follow() -> None:
         nonlocal version
         while len(seen) < count:
-            async for event in kube.watch(DEPLOYMENT, NAMESPACE_NAME, version, 60):
+            async for event in kube.watch(DEPLOYMENT, namespace, version, 60):
                 obj = event["object"]
                 version = obj["metadata"].get("resourceVersion", version)
                 name = obj["metadata"].get("name")
@@ -137,21 +156,58 @@ async def measure(
     watcher = asyncio.create_task(follow())
     gate = asyncio.Semaphore(CREATE_CONCURRENCY)
 
-    async def create(name: str) -> None:
+    async def one(name: str) -> None:
         async with gate:
             sent[name] = time.perf_counter()
-            await kube.create(AGENT, NAMESPACE_NAME, agent(name))
+            await create(name)
 
     started = time.perf_counter()
-    await asyncio.gather(*(create(n) for n in names))
+    await asyncio.gather(*(one(n) for n in names))
     try:
         await asyncio.wait_for(watcher, 300)
     except TimeoutError:
         raise SystemExit(f"only {len(seen)} of {count} Deployments appeared in 300 s") from None
-    total = time.perf_counter() - started
-    latencies = sorted(seen[n] - sent[n] for n in names)
-    p50 = statistics.median(latencies)
-    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    return sorted(seen[n] - sent[n] for n in names), time.perf_counter() - started
+
+
+def p(latencies: list[float], q: float) -> float:
+    return latencies[min(len(latencies) - 1, int(len(latencies) * q))]
+
+
+async def baseline(kube: Kube, count: int) -> list[float]:
+    """The floor this machine sets: the same Deployments created directly, no operator (the
+    API server, etcd and the controller-manager's ReplicaSets and Pods, on the same cores)."""
+    await kube.create(NAMESPACE, None, {"metadata": {"name": BASELINE_NAMESPACE}})
+    resource = Agent.model_validate(agent("template"))
+    settings = BuilderSettings()
+    template, _ = build_deployment(resource, {}, {}, [], settings)
+    account = template["spec"]["template"]["spec"]["serviceAccountName"]
+    await kube.create(SERVICE_ACCOUNT, BASELINE_NAMESPACE, {"metadata": {"name": account}})
+
+    async def create(name: str) -> object:
+        body = json.loads(json.dumps(template))
+        body["metadata"] = {"name": name, "namespace": BASELINE_NAMESPACE,
+                            "labels": template["metadata"]["labels"]}  # fmt: skip
+        return await kube.create(DEPLOYMENT, BASELINE_NAMESPACE, body)
+
+    latencies, _ = await time_to_deployments(kube, BASELINE_NAMESPACE, count, create)
+    return latencies
+
+
+async def measure(
+    kube: Kube,
+    health: str,
+    process: asyncio.subprocess.Process,
+    count: int,
+    idle_seconds: float,
+    empty_rss: float,
+    floor: list[float],
+) -> None:
+    async def create(name: str) -> object:
+        return await kube.create(AGENT, NAMESPACE_NAME, agent(name))
+
+    latencies, total = await time_to_deployments(kube, NAMESPACE_NAME, count, create)
+    p50, p99 = statistics.median(latencies), p(latencies, 0.99)
     settle = 10.0
     await asyncio.sleep(settle)  # let status writes from the burst finish
     before = await requests_made(health)
@@ -166,8 +222,13 @@ async def measure(
     print(f"| create -> Deployment exists, p50 | {p50 * 1000:.0f} ms | - |")
     print(f"| create -> Deployment exists, p99 | {p99 * 1000:.0f} ms | <= 2 s |")
     print(f"| all {count} Deployments exist after | {total:.1f} s | - |")
+    print(
+        f"| floor: the same Deployments created directly, p50 / p99 | "
+        f"{statistics.median(floor) * 1000:.0f} ms / {p(floor, 0.99) * 1000:.0f} ms | - |"
+    )
     print(f"| API requests per minute when idle | {per_minute:.1f} | 0 |")
     print(f"| operator RSS with {count} Agents | {rss:.0f} MB | <= 150 MB |")
+    print(f"| operator RSS with no Agents | {empty_rss:.0f} MB | - |")
     print(f"\nrequests during the whole run, by verb: {dict(sorted(after.items()))}")
     print(f"idle window {idle_seconds:.0f} s after a {settle:.0f} s settle: {idle}")
 

@@ -13,14 +13,17 @@ message in the console, in `agentops validate` and from `kubectl apply` reads th
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-import cel
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
@@ -215,8 +218,30 @@ _REASON_BODY = {"FieldValueRequired": "Required value", "FieldValueForbidden": "
 
 
 @cache
+def _cel_engine() -> ModuleType:
+    """The CEL engine: the `common-expression-language` package's Rust extension, loaded on
+    its own. The package's `__init__` also imports its interactive REPL (typer, prompt_toolkit,
+    pygments), ~25 MB of memory in every process that validates, the operator among them."""
+    package = importlib.util.find_spec("cel")
+    if package is None or not package.submodule_search_locations:
+        raise ImportError("the common-expression-language package is not installed")
+    folder = Path(package.submodule_search_locations[0])
+    library = next(
+        path
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES
+        for path in folder.glob(f"cel{suffix}")
+    )
+    loader = importlib.machinery.ExtensionFileLoader("cel.cel", str(library))
+    spec = importlib.util.spec_from_loader("cel.cel", loader, origin=str(library))
+    assert spec is not None
+    engine = importlib.util.module_from_spec(spec)
+    loader.exec_module(engine)
+    return engine
+
+
+@cache
 def _program(rule: str) -> Any:
-    return cel.compile(rule)
+    return _cel_engine().compile(rule)
 
 
 def rule_holds(rule: CelRule, current: Any, old: Any | None = None) -> bool:
