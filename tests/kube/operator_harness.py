@@ -161,3 +161,19 @@ async def mark_pods_ready(kube: Kube, namespace: str, selector: str) -> None:
             },
             subresource="status",
         )
+
+
+async def with_provider(kube: Kube, namespace: str) -> None:
+    """The `anthropic` Provider and its Secret, which the test agents use."""
+    await create(kube, namespace, secret(API_KEY="x"))
+    await create(kube, namespace, provider())
+
+
+async def enforce_restricted(kube: Kube, namespace: str) -> None:
+    """Make the namespace enforce PodSecurity `restricted`."""
+    await kube.patch(
+        types.NAMESPACE,
+        None,
+        namespace,
+        {"metadata": {"labels": {"pod-security.kubernetes.io/enforce": "restricted"}}},
+    )

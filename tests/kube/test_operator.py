@@ -14,12 +14,14 @@ from tests.kube.operator_harness import (
     agent,
     condition,
     create,
+    enforce_restricted,
     get,
     mark_pods_ready,
     provider,
     running_operator,
     secret,
     status_of,
+    with_provider,
 )
 
 pytestmark = pytest.mark.kube
@@ -69,8 +71,7 @@ async def test_a_daemon_agent_gets_its_children_and_runs_once_its_simulated_pod_
 ) -> None:
     k = Kube(kube)
     async with running_operator(kube, namespace):
-        await create(k, namespace, secret(API_KEY="x"))
-        await create(k, namespace, provider())
+        await with_provider(k, namespace)
         created = await create(k, namespace, agent("reviewer"))
 
         async def children() -> None:
@@ -123,8 +124,7 @@ async def test_an_agent_waits_for_a_missing_provider_and_goes_on_when_it_appears
 
         await eventually(waiting)
         assert await k.get(types.DEPLOYMENT, namespace, "reviewer") is None
-        await create(k, namespace, provider())
-        await create(k, namespace, secret(API_KEY="x"))
+        await with_provider(k, namespace)
         await eventually(lambda: get(k, types.DEPLOYMENT, namespace, "reviewer"), timeout=20)
 
 
@@ -133,8 +133,7 @@ async def test_turning_a_feature_off_removes_its_children(
 ) -> None:
     k = Kube(kube)
     async with running_operator(kube, namespace):
-        await create(k, namespace, secret(API_KEY="x"))
-        await create(k, namespace, provider())
+        await with_provider(k, namespace)
         await create(k, namespace, agent("reviewer", networkPolicy={"enabled": True}))
         await eventually(lambda: get(k, types.NETWORK_POLICY, namespace, "reviewer-netpol"), 20)
         await k.patch(
@@ -164,15 +163,9 @@ async def test_every_operator_built_pod_passes_podsecurity_restricted(
     """The agent's pod template, server-side dry-run as a Pod in a namespace that enforces
     the restricted level."""
     k = Kube(kube)
-    await k.patch(
-        types.NAMESPACE,
-        None,
-        namespace,
-        {"metadata": {"labels": {"pod-security.kubernetes.io/enforce": "restricted"}}},
-    )
+    await enforce_restricted(k, namespace)
     async with running_operator(kube, namespace):
-        await create(k, namespace, secret(API_KEY="x"))
-        await create(k, namespace, provider())
+        await with_provider(k, namespace)
         await create(
             k,
             namespace,
@@ -204,8 +197,7 @@ async def test_a_restarted_operator_converges_without_duplicates_or_writes(
 ) -> None:
     k = Kube(kube)
     async with running_operator(kube, namespace) as first:
-        await create(k, namespace, secret(API_KEY="x"))
-        await create(k, namespace, provider())
+        await with_provider(k, namespace)
         await create(k, namespace, agent("reviewer"))
         await eventually(lambda: get(k, types.SERVICE, namespace, "reviewer"), timeout=20)
         await eventually(lambda: _idle(first), timeout=20)

@@ -21,10 +21,9 @@ from tests.kube.operator_harness import (
     condition,
     create,
     mark_pods_ready,
-    provider,
     running_operator,
-    secret,
     status_of,
+    with_provider,
 )
 from tests.runtime_process import daemon, write_agent
 
@@ -32,8 +31,7 @@ pytestmark = pytest.mark.kube
 
 
 async def running_daemon_agent(k: Kube, namespace: str, name: str, **spec: Any) -> None:
-    await create(k, namespace, secret(API_KEY="x"))
-    await create(k, namespace, provider())
+    await with_provider(k, namespace)
     await create(k, namespace, agent(name, **spec))
     await eventually(lambda: mark_pods_ready(k, namespace, f"agents.agentops.io/agent={name}"), 20)
 

@@ -27,8 +27,8 @@ from tests.kube.operator_harness import (
     mark_pods_ready,
     provider,
     running_operator,
-    secret,
     status_of,
+    with_provider,
 )
 
 pytestmark = pytest.mark.kube
@@ -126,8 +126,7 @@ async def test_a_channel_gets_its_bridge_and_webhook_ingress(
 ) -> None:
     k = Kube(kube)
     async with running_operator(kube, namespace):
-        await create(k, namespace, secret(API_KEY="x"))
-        await create(k, namespace, provider())
+        await with_provider(k, namespace)
         await create(k, namespace, agent("reviewer"))
         channel = {
             "apiVersion": API,
@@ -184,8 +183,7 @@ async def test_agent_resources_are_accepted_and_deleting_an_agent_collects_its_c
             },
         }
         await create(k, namespace, repo)
-        await create(k, namespace, secret(API_KEY="x"))
-        await create(k, namespace, provider())
+        await with_provider(k, namespace)
         await create(k, namespace, agent("reviewer", resourceBindings=[{"name": "dotfiles"}]))
 
         async def accepted() -> None:

@@ -24,18 +24,16 @@ from tests.kube.operator_harness import (
     create,
     get,
     pods_of,
-    provider,
     running_operator,
-    secret,
     status_of,
+    with_provider,
 )
 
 pytestmark = pytest.mark.kube
 
 
 async def task_agent(k: Kube, namespace: str, name: str = "auditor", **spec: object) -> None:
-    await create(k, namespace, secret(API_KEY="x"))
-    await create(k, namespace, provider())
+    await with_provider(k, namespace)
     await create(k, namespace, agent(name, mode="task", **spec))
 
     async def ready() -> None:

@@ -17,6 +17,7 @@ from agentops_services.operator.builders.agenttool import tool_children
 from agentops_services.operator.builders.channel import channel_children
 from agentops_services.operator.builders.git_workspace import git_workspace_env
 from agentops_services.operator.builders.job import build_run_job
+from tests.kube.operator_harness import enforce_restricted
 from tests.unit.test_operator_builders import (
     PROVIDERS,
     RESOURCES,
@@ -71,12 +72,7 @@ async def test_every_operator_built_pod_is_admitted_under_restricted(
     kube: client.ApiClient, namespace: str
 ) -> None:
     k = Kube(kube)
-    await k.patch(
-        types.NAMESPACE,
-        None,
-        namespace,
-        {"metadata": {"labels": {"pod-security.kubernetes.io/enforce": "restricted"}}},
-    )
+    await enforce_restricted(k, namespace)
     refused = {}
     for what, spec in pod_templates().items():
         account = spec.get("serviceAccountName")
