@@ -147,12 +147,16 @@ async def test_a_channel_gets_its_bridge_and_webhook_ingress(
         await create(k, namespace, channel)
         ingress = await eventually(lambda: get(k, types.INGRESS, namespace, "mr-hook"), 20)
         assert ingress["spec"]["rules"][0]["host"] == "hooks.example.com"
-        for kind, name in [
-            (types.DEPLOYMENT, "mr-hook"),
-            (types.SERVICE, "mr-hook"),
-            (types.ROLE, "mr-hook-channel"),
-        ]:
-            await get(k, kind, namespace, name)
+
+        async def bridge() -> None:
+            for kind, name in [
+                (types.DEPLOYMENT, "mr-hook"),
+                (types.SERVICE, "mr-hook"),
+                (types.ROLE, "mr-hook-channel"),
+            ]:
+                await get(k, kind, namespace, name)
+
+        await eventually(bridge, timeout=20)
 
         async def published() -> None:
             status = await status_of(k, types.CHANNEL, namespace, "mr-hook")
