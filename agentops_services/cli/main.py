@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 from agentops_services import __version__
 from agentops_services.cli import (
+    console,
     crds,
     mcp_gateway,
     memory,
@@ -23,7 +24,7 @@ from agentops_services.cli import (
 
 Command = Callable[[argparse.Namespace], int]
 
-_SUBCOMMANDS = (crds, validate, operator, runtime, memory, mcp_gateway, testenv)
+_SUBCOMMANDS = (console, crds, validate, operator, runtime, memory, mcp_gateway, testenv)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="A Kubernetes-native platform for AI agents, driven from the terminal.",
     )
     parser.add_argument("--version", action="version", version=f"agentops {__version__}")
+    console.add_arguments(parser)  # `agentops` alone opens the console
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in _SUBCOMMANDS:
         module.register(subparsers)
@@ -41,10 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    run: Command | None = getattr(args, "run", None)
-    if run is None:
-        parser.print_help()
-        return 0
+    run: Command = getattr(args, "run", console.run)
     try:
         return run(args)
     except KeyboardInterrupt:

@@ -1,0 +1,85 @@
+"""`agentops` without a subcommand (or `agentops console`): the terminal console.
+
+With a reachable cluster it runs in cluster mode; `--embedded` (or no cluster) is the embedded
+platform, which comes with the embedded-mode work; until then the console says so and exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import Any
+
+CLUSTER_CHECK_TIMEOUT = 5.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--kubeconfig", help="kubeconfig file (default: KUBECONFIG)")
+    parser.add_argument("--context", help="kubeconfig context")
+    parser.add_argument("--namespace", "-n", help="namespace (default: the context's)")
+    parser.add_argument("--embedded", action="store_true", help="run the platform locally")
+    parser.add_argument("--readonly", action="store_true", help="hide every action that writes")
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("console", help="the terminal console (the default command)")
+    add_arguments(parser)
+    parser.set_defaults(run=run)
+
+
+def _current(kubeconfig: str | None, context: str | None) -> tuple[str, str]:
+    """The context's name and namespace from the kubeconfig."""
+    from kubernetes_asyncio.config import list_kube_config_contexts  # noqa: PLC0415
+
+    contexts, active = list_kube_config_contexts(kubeconfig)
+    current = next((c for c in contexts if c["name"] == context), active) if context else active
+    return current["name"], current["context"].get("namespace") or "default"
+
+
+async def _reachable(args: argparse.Namespace) -> tuple[str, str]:
+    """The context and namespace to show, once the API server has answered."""
+    from agentops_services.kube.client import api_client  # noqa: PLC0415
+    from agentops_services.kube.resources import NAMESPACE  # noqa: PLC0415
+    from agentops_services.kube.rest import Kube  # noqa: PLC0415
+
+    context, namespace = _current(args.kubeconfig, args.context)
+    async with await api_client(args.kubeconfig, args.context) as api:
+        await asyncio.wait_for(Kube(api).list(NAMESPACE), CLUSTER_CHECK_TIMEOUT)
+    return context, args.namespace or namespace
+
+
+def _connector(args: argparse.Namespace, context: str, namespace: str) -> Any:
+    """Makes the cluster backend inside the console's own event loop."""
+
+    async def connect() -> Any:
+        from agentops_services.kube.client import api_client  # noqa: PLC0415
+        from agentops_services.kube.rest import Kube  # noqa: PLC0415
+        from agentops_tui.backends.cluster import ClusterBackend  # noqa: PLC0415
+
+        api = await api_client(args.kubeconfig, args.context)
+        return ClusterBackend(Kube(api), context, namespace)
+
+    return connect
+
+
+def run(args: argparse.Namespace) -> int:
+    from agentops_tui.app import AgentOpsApp  # noqa: PLC0415
+    from agentops_tui.config import default_config  # noqa: PLC0415
+
+    if args.embedded:
+        print(
+            "agentops: the embedded platform is not available yet; use a cluster", file=sys.stderr
+        )
+        return 2
+    try:
+        context, namespace = asyncio.run(_reachable(args))
+    except Exception as exc:
+        print(f"agentops: no reachable cluster ({type(exc).__name__}: {exc})", file=sys.stderr)
+        return 2
+    config, problem = default_config()
+    app = AgentOpsApp(_connector(args, context, namespace), config, readonly=args.readonly)
+    if problem:
+        app.call_later(app.notify, problem, severity="warning")
+    app.run()
+    return 0

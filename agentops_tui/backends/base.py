@@ -1,0 +1,47 @@
+"""The one interface every screen uses, whatever runs the platform.
+
+Objects are plain dicts as the API server returns them; a change is announced to listeners
+with its kind, so a screen re-renders only its own table. Writes answer with the server's
+refusal as `BackendError`, which screens turn into a notification.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+Object = dict[str, Any]
+Listener = Callable[[str, str, Object], None]
+"""Called with (kind, event type ADDED/MODIFIED/DELETED, object)."""
+Mode = Literal["cluster", "embedded"]
+
+
+class BackendError(Exception):
+    """A request the platform refused or could not answer; the message is for people."""
+
+
+@dataclass(frozen=True)
+class Location:
+    """What the header shows: how the console is connected, and where."""
+
+    mode: Mode
+    context: str
+    namespace: str
+
+
+class Backend(Protocol):
+    location: Location
+
+    async def start(self) -> None:
+        """Connect and start following changes; returns once the first listings arrived."""
+
+    async def stop(self) -> None: ...
+
+    def items(self, kind: str) -> list[Object]:
+        """The current objects of a kind in the namespace (from the backend's cache)."""
+
+    def listen(self, listener: Listener) -> Callable[[], None]:
+        """Follow changes; returns the function that stops following."""
+
+    async def delete(self, kind: str, name: str) -> None: ...

@@ -1,0 +1,100 @@
+"""The kinds the console shows: their API types, the names `:` accepts for them, and their
+columns (the CRDs' own printer columns, so the console and `kubectl get` agree)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agentops_services.api.v1alpha1 import KINDS
+from agentops_services.kube import resources as types
+from agentops_services.kube.resources import ResourceType
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    path: str
+    type: str = "string"
+
+
+NAME = Column("Name", ".metadata.name")
+AGE = Column("Age", ".metadata.creationTimestamp", "date")
+
+
+@dataclass(frozen=True)
+class ResourceKind:
+    type: ResourceType
+    names: tuple[str, ...]
+    """What `:` accepts: plural, singular, short names and our aliases."""
+    columns: tuple[Column, ...]
+    ours: bool = True
+
+    @property
+    def kind(self) -> str:
+        return self.type.kind
+
+    @property
+    def title(self) -> str:
+        return self.type.kind + "s"
+
+
+_ALIASES = {
+    "Agent": ("ag",),
+    "AgentRun": ("ar", "run", "runs"),
+    "AgentTool": ("agtool", "tool", "tools"),
+    "AgentResource": ("ares", "resource"),
+    "Channel": ("ch",),
+    "Provider": ("prov",),
+}
+
+
+def _ours(name: str) -> ResourceKind:
+    model = KINDS[name]
+    crd = model.crd
+    names = (crd.plural, name.lower(), *crd.short_names, *_ALIASES.get(name, ()))
+    columns = tuple(
+        Column(c.name, c.json_path, c.type) for c in crd.printer_columns if c.priority == 0
+    )
+    return ResourceKind(types.BY_KIND[name], tuple(dict.fromkeys(names)), (NAME, *columns))
+
+
+KINDS_SHOWN: tuple[ResourceKind, ...] = (
+    *(_ours(name) for name in KINDS),
+    ResourceKind(
+        types.POD,
+        ("pods", "pod", "po"),
+        (NAME, Column("Phase", ".status.phase"), Column("Node", ".spec.nodeName"), AGE),
+        ours=False,
+    ),
+    ResourceKind(
+        types.JOB,
+        ("jobs", "job"),
+        (NAME, Column("Succeeded", ".status.succeeded"), Column("Failed", ".status.failed"), AGE),
+        ours=False,
+    ),
+    ResourceKind(
+        types.EVENT,
+        ("events", "event", "ev"),
+        (
+            Column("Type", ".type"),
+            Column("Reason", ".reason"),
+            Column("Object", ".involvedObject.name"),
+            Column("Message", ".message"),
+            Column("Age", ".lastTimestamp", "date"),
+        ),
+        ours=False,
+    ),
+)
+
+
+def find(name: str) -> ResourceKind | None:
+    """The kind a `:` command names (case-insensitive), or None."""
+    wanted = name.strip().lower()
+    for kind in KINDS_SHOWN:
+        if wanted in kind.names or wanted == kind.kind.lower():
+            return kind
+    return None
+
+
+def by_kind(kind: str) -> ResourceKind:
+    return next(k for k in KINDS_SHOWN if k.kind == kind)

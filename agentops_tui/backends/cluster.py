@@ -1,0 +1,59 @@
+"""The cluster backend: informers (the operator's own, list + watch, relist on 410) for the
+console's kinds in one namespace, and writes through the generic REST client."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from agentops_services.kube.informer import Informer
+from agentops_services.kube.rest import Kube, KubeError
+from agentops_tui.backends.base import BackendError, Listener, Location, Object
+from agentops_tui.backends.catalog import KINDS_SHOWN, by_kind
+
+SYNC_TIMEOUT = 15.0
+
+
+class ClusterBackend:
+    def __init__(self, kube: Kube, context: str, namespace: str) -> None:
+        self.kube = kube
+        self.location = Location("cluster", context, namespace)
+        self._informers = {
+            kind.kind: Informer(kube, kind.type, [namespace]) for kind in KINDS_SHOWN
+        }
+        self._listeners: list[Listener] = []
+        for name, informer in self._informers.items():
+            informer.add_handler(self._announcer(name))
+
+    def _announcer(self, kind: str) -> Callable[[str, Object], None]:
+        def announce(event: str, obj: Object) -> None:
+            for listener in list(self._listeners):
+                listener(kind, event, obj)
+
+        return announce
+
+    async def start(self) -> None:
+        for informer in self._informers.values():
+            informer.start()
+        # The console's own kinds must be listed before the first frame; the rest follow.
+        for kind in ("Agent", "AgentRun"):
+            await self._informers[kind].synced.wait()
+
+    async def stop(self) -> None:
+        for informer in self._informers.values():
+            await informer.stop()
+
+    def items(self, kind: str) -> list[Object]:
+        return sorted(
+            self._informers[kind].items(self.location.namespace),
+            key=lambda o: o["metadata"]["name"],
+        )
+
+    def listen(self, listener: Listener) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    async def delete(self, kind: str, name: str) -> None:
+        try:
+            await self.kube.delete(by_kind(kind).type, self.location.namespace, name)
+        except KubeError as exc:
+            raise BackendError(exc.message) from None

@@ -1,0 +1,186 @@
+"""A kind's objects as a live table (k9s-style): the CRD's printer columns, colour by phase,
+`/` filter, `j/k/g/G`, and the single-letter actions."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer
+from textual.widgets.data_table import RowDoesNotExist
+
+from agentops_tui.backends.base import Backend, BackendError, Object
+from agentops_tui.backends.catalog import ResourceKind
+from agentops_tui.backends.columns import cell
+from agentops_tui.screens.confirm import ConfirmScreen
+from agentops_tui.screens.yaml_view import YamlScreen
+from agentops_tui.widgets.command_line import CommandLine
+from agentops_tui.widgets.filter_bar import FilterBar, RowFilter
+from agentops_tui.widgets.location_bar import LocationBar
+
+PHASE_STYLES = {
+    "Running": "green",
+    "Ready": "green",
+    "Succeeded": "green",
+    "True": "green",
+    "Pending": "yellow",
+    "Queued": "yellow",
+    "Deploying": "yellow",
+    "Unknown": "yellow",
+    "Failed": "bold red",
+    "False": "red",
+}
+"""Colours by the values phase and Ready columns take."""
+
+
+def styled(value: str) -> Text:
+    return Text(value, style=PHASE_STYLES.get(value, ""))
+
+
+class ResourceListScreen(Screen[None]):
+    CSS_PATH = "resource_list.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter", id="resources.filter"),
+        Binding("y", "yaml", "YAML", id="resources.yaml"),
+        Binding("ctrl+d", "delete", "Delete", id="resources.delete"),
+        Binding("j", "cursor_down", "Down", show=False, id="resources.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="resources.up"),
+        Binding("g", "top", "Top", show=False, id="resources.top"),
+        Binding("G", "bottom", "Bottom", show=False, id="resources.bottom"),
+        Binding("escape", "back", "Back", id="resources.back"),
+    ]
+
+    def __init__(
+        self,
+        backend: Backend,
+        kind: ResourceKind,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        readonly: bool = False,
+    ) -> None:
+        super().__init__(name=kind.kind)
+        self.backend = backend
+        self.kind = kind
+        self.clock = clock
+        self.readonly = readonly
+        self.row_filter = RowFilter()
+        self._objects: dict[str, Object] = {}
+        self._unlisten: Callable[[], None] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield LocationBar(self.backend.location, (self.kind.title,))
+        table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=True, id="table")
+        for column in self.kind.columns:
+            table.add_column(column.name, key=column.name)
+        yield table
+        yield FilterBar()
+        yield CommandLine()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._objects = {o["metadata"]["name"]: o for o in self.backend.items(self.kind.kind)}
+        self._unlisten = self.backend.listen(self._changed)
+        self.refill()
+
+    def on_unmount(self) -> None:
+        if self._unlisten is not None:
+            self._unlisten()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Writes are hidden when the console is read-only."""
+        return not (self.readonly and action == "delete")
+
+    @property
+    def table(self) -> DataTable[Text]:
+        return self.query_one("#table", DataTable)
+
+    def _changed(self, kind: str, event: str, obj: Object) -> None:
+        if kind != self.kind.kind:
+            return
+        name = obj["metadata"]["name"]
+        if event == "DELETED":
+            self._objects.pop(name, None)
+        else:
+            self._objects[name] = obj
+        self.refill()
+
+    def cells(self, obj: Object) -> list[str]:
+        now = self.clock()
+        return [cell(obj, c.path, c.type, now) for c in self.kind.columns]
+
+    def refill(self) -> None:
+        """Rebuild the rows, keeping the cursor on the same object where it still shows."""
+        table = self.table
+        selected = self.selected_name()
+        with self.app.batch_update():
+            table.clear()
+            for name in sorted(self._objects):
+                obj = self._objects[name]
+                cells = self.cells(obj)
+                if self.row_filter.keeps(cells, obj):
+                    table.add_row(*(styled(c) for c in cells), key=name)
+        if selected is not None:
+            with contextlib.suppress(RowDoesNotExist):  # filtered out or deleted
+                table.move_cursor(row=table.get_row_index(selected))
+
+    def selected_name(self) -> str | None:
+        table = self.table
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        return None if key.value is None else str(key.value)
+
+    def selected(self) -> Object | None:
+        name = self.selected_name()
+        return None if name is None else self._objects.get(name)
+
+    def on_filter_bar_applied(self, event: FilterBar.Applied) -> None:
+        self.row_filter = event.row_filter
+        self.refill()
+
+    def action_filter(self) -> None:
+        self.query_one(FilterBar).open()
+
+    def action_cursor_down(self) -> None:
+        self.table.action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        self.table.action_cursor_up()
+
+    def action_top(self) -> None:
+        self.table.move_cursor(row=0)
+
+    def action_bottom(self) -> None:
+        self.table.move_cursor(row=max(0, self.table.row_count - 1))
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 2:
+            self.app.pop_screen()
+
+    def action_yaml(self) -> None:
+        obj = self.selected()
+        if obj is not None:
+            self.app.push_screen(YamlScreen(self.backend.location, self.kind, obj))
+
+    def action_delete(self) -> None:
+        obj = self.selected()
+        if obj is None:
+            return
+        name = obj["metadata"]["name"]
+
+        async def confirmed(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                await self.backend.delete(self.kind.kind, name)
+            except BackendError as exc:
+                self.notify(f"Deleting {self.kind.kind} {name} failed: {exc}", severity="error")
+                return
+            self.notify(f"{self.kind.kind} {name} deleted")
+
+        self.app.push_screen(ConfirmScreen(f"Delete {self.kind.kind} {name}?"), confirmed)

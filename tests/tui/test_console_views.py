@@ -1,0 +1,164 @@
+"""The console's resource views in Pilot, on a real control plane through the cluster backend:
+rows from the CRD printer columns with live updates, `/` filter (regex, `!`, `-l`), the `:`
+command line, YAML, delete with confirmation, help with binding ids, keymap remapping and
+read-only mode."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from kubernetes_asyncio import client
+from textual.widgets import DataTable, TextArea
+
+from agentops_services.kube import resources as types
+from agentops_services.kube.rest import Kube
+from agentops_tui.app import AgentOpsApp
+from agentops_tui.backends.cluster import ClusterBackend
+from agentops_tui.config import ConsoleConfig
+from agentops_tui.screens.help import HelpScreen
+from agentops_tui.screens.resource_list import ResourceListScreen
+from agentops_tui.screens.yaml_view import YamlScreen
+from agentops_tui.widgets.location_bar import LocationBar
+from tests.conftest import eventually
+from tests.kube.operator_harness import agent, create
+
+pytestmark = pytest.mark.kube
+SIZE = (120, 40)
+
+
+async def console(kube: client.ApiClient, namespace: str, **options: Any) -> AgentOpsApp:
+    backend = ClusterBackend(Kube(kube), "test-context", namespace)
+
+    async def connect() -> ClusterBackend:
+        return backend
+
+    return AgentOpsApp(connect, **options)
+
+
+@pytest.fixture
+async def agents(kube: client.ApiClient, namespace: str) -> Kube:
+    k = Kube(kube)
+    for name, mode in (("reviewer", "daemon"), ("auditor", "task"), ("triage", "daemon")):
+        body = agent(name, mode=mode)
+        body["metadata"]["labels"] = {"team": "platform" if name != "triage" else "support"}
+        await create(k, namespace, body)
+    return k
+
+
+def rows(app: AgentOpsApp) -> list[str]:
+    screen = app.screen
+    assert isinstance(screen, ResourceListScreen)
+    table = screen.query_one(DataTable)
+    return [str(key.value) for key in table.rows]
+
+
+async def test_agents_are_listed_with_printer_columns_and_follow_changes(
+    kube: client.ApiClient, namespace: str, agents: Kube
+) -> None:
+    app = await console(kube, namespace)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert rows(app) == ["auditor", "reviewer", "triage"]
+        table = app.screen.query_one(DataTable)
+        assert [str(c.label) for c in table.columns.values()] == [
+            "Name", "Mode", "Model", "Phase", "Ready", "Age",
+        ]  # fmt: skip
+        bar = app.screen.query_one(LocationBar).render().plain
+        assert f"cluster  ctx test-context  ns {namespace}" in bar and "Agents" in bar
+        await create(agents, namespace, agent("newcomer"))
+
+        async def shown() -> None:
+            assert "newcomer" in rows(app)
+
+        await eventually(shown)
+        await agents.patch(types.AGENT, namespace, "reviewer", {"status": {"phase": "Failed"}},
+                           subresource="status")  # fmt: skip
+
+        async def phase_shown() -> None:
+            row = table.get_row("reviewer")
+            assert str(row[3]) == "Failed" and row[3].style == "bold red"
+
+        await eventually(phase_shown)
+
+
+async def test_filter_regex_inverse_and_label_selector(
+    kube: client.ApiClient, namespace: str, agents: Kube
+) -> None:
+    app = await console(kube, namespace)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("slash", *"rev")
+        assert rows(app) == ["reviewer"]
+        await pilot.press("escape")
+        assert rows(app) == ["auditor", "reviewer", "triage"]
+        await pilot.press("slash", "!", *"task")
+        assert rows(app) == ["reviewer", "triage"]
+        await pilot.press("escape", "slash", *"-l team=support")
+        assert rows(app) == ["triage"]
+
+
+async def test_command_line_opens_views_and_reports_unknown_commands(
+    kube: client.ApiClient, namespace: str, agents: Kube
+) -> None:
+    app = await console(kube, namespace)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.pause()
+        await pilot.press("colon", "a", "r", "enter")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ResourceListScreen) and screen.kind.kind == "AgentRun"
+        assert "AgentRuns" in screen.query_one(LocationBar).render().plain
+        await pilot.press("escape")
+        assert isinstance(app.screen, ResourceListScreen) and app.screen.kind.kind == "Agent"
+        await pilot.press("colon", *"nonsense", "enter")
+        await pilot.pause()
+        assert any("unknown command 'nonsense'" in n.message for n in app._notifications)
+
+
+async def test_yaml_delete_help_and_cursor_keys(
+    kube: client.ApiClient, namespace: str, agents: Kube
+) -> None:
+    app = await console(kube, namespace)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("j")  # auditor -> reviewer
+        await pilot.press("y")
+        await pilot.pause()
+        assert isinstance(app.screen, YamlScreen)
+        text = app.screen.query_one(TextArea).text
+        assert "name: reviewer" in text and "managedFields" not in text
+        await pilot.press("escape", "G")
+        screen = app.screen
+        assert isinstance(screen, ResourceListScreen) and screen.selected_name() == "triage"
+        await pilot.press("ctrl+d", "y")
+
+        async def deleted() -> None:
+            assert await agents.get(types.AGENT, namespace, "triage") is None
+            assert "triage" not in rows(app)
+
+        await eventually(deleted)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        help_rows = app.screen.query_one(DataTable)
+        ids = {str(help_rows.get_row_at(i)[2]) for i in range(help_rows.row_count)}
+        assert {"resources.yaml", "resources.delete", "app.command-line"} <= ids
+
+
+async def test_keymap_remaps_by_id_and_readonly_hides_writes(
+    kube: client.ApiClient, namespace: str, agents: Kube
+) -> None:
+    config = ConsoleConfig(keymap={"resources.yaml": "v"})
+    app = await console(kube, namespace, config=config, readonly=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("y")
+        assert isinstance(app.screen, ResourceListScreen), "y is no longer YAML"
+        await pilot.press("ctrl+d")
+        await pilot.pause()
+        assert isinstance(app.screen, ResourceListScreen), "no delete when read-only"
+        await pilot.press("v")
+        await pilot.pause()
+        assert isinstance(app.screen, YamlScreen)
+    assert await agents.get(types.AGENT, namespace, "auditor") is not None
