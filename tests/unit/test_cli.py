@@ -59,7 +59,16 @@ def test_validate_unreadable_file(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert f"{missing}: cannot read:" in capsys.readouterr().out
 
 
-def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main([]) == 0
+def test_no_command_opens_the_console_and_says_plainly_when_there_is_no_cluster(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    missing = tmp_path / "no-kubeconfig"
+    assert main(["--kubeconfig", str(missing)]) == 2
+    assert "agentops: no reachable cluster" in capsys.readouterr().err
+
+
+def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
     out = capsys.readouterr().out
-    assert "validate" in out and "crds" in out
+    assert "validate" in out and "crds" in out and "operator" in out
