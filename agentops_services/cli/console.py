@@ -58,7 +58,7 @@ def _connector(args: argparse.Namespace, context: str, namespace: str) -> Any:
         from agentops_tui.backends.cluster import ClusterBackend  # noqa: PLC0415
 
         api = await api_client(args.kubeconfig, args.context)
-        return ClusterBackend(Kube(api), context, namespace)
+        return ClusterBackend(Kube(api), context, namespace, owns_client=True)
 
     return connect
 

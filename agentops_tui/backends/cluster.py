@@ -10,12 +10,14 @@ from agentops_services.kube.rest import Kube, KubeError
 from agentops_tui.backends.base import BackendError, Listener, Location, Object
 from agentops_tui.backends.catalog import KINDS_SHOWN, by_kind
 
-SYNC_TIMEOUT = 15.0
-
 
 class ClusterBackend:
-    def __init__(self, kube: Kube, context: str, namespace: str) -> None:
+    def __init__(
+        self, kube: Kube, context: str, namespace: str, *, owns_client: bool = False
+    ) -> None:
         self.kube = kube
+        self.owns_client = owns_client
+        """Close the API client on stop (when the backend made it for the console)."""
         self.location = Location("cluster", context, namespace)
         self._informers = {
             kind.kind: Informer(kube, kind.type, [namespace]) for kind in KINDS_SHOWN
@@ -41,6 +43,8 @@ class ClusterBackend:
     async def stop(self) -> None:
         for informer in self._informers.values():
             await informer.stop()
+        if self.owns_client:
+            await self.kube.api.close()
 
     def items(self, kind: str) -> list[Object]:
         return sorted(

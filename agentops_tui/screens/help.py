@@ -33,10 +33,10 @@ class HelpScreen(ModalScreen[None]):
             table: DataTable[str] = DataTable(cursor_type="row", id="help-table")
             table.add_columns("Key", "Action", "Id")
             seen = set()
-            for key, active in self.underneath.active_bindings.items():
+            for active in self.underneath.active_bindings.values():
                 binding = active.binding
                 if binding.id is None or binding.id in seen:
                     continue
                 seen.add(binding.id)
-                table.add_row(binding.key_display or key, binding.description, binding.id)
+                table.add_row(self.app.get_key_display(binding), binding.description, binding.id)
             yield table
