@@ -3,18 +3,19 @@ is chosen by the caller and is the only thing the screens talk to."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.screen import Screen
 
 from agentops_tui.backends.base import Backend
-from agentops_tui.backends.catalog import find
 from agentops_tui.config import ConsoleConfig
-from agentops_tui.screens.help import HelpScreen
-from agentops_tui.screens.resource_list import ResourceListScreen
+from agentops_tui.screens.connecting import ConnectingScreen
 from agentops_tui.widgets.command_line import CommandLine
 
 HOME = "agents"
@@ -23,7 +24,7 @@ HOME = "agents"
 class AgentOpsApp(App[None]):
     backend: Backend
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     TITLE = "AgentOps"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("colon", "command_line", "Command", id="app.command-line"),
@@ -38,8 +39,10 @@ class AgentOpsApp(App[None]):
         *,
         readonly: bool = False,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        where: str = "the cluster",
     ) -> None:
         super().__init__()
+        self.where = where
         self.connect = connect
         self.config = config or ConsoleConfig()
         self.readonly = readonly
@@ -50,19 +53,41 @@ class AgentOpsApp(App[None]):
             self.theme = self.config.theme
         if self.config.keymap:
             self.set_keymap(dict(self.config.keymap))
-        self.backend = await self.connect()
-        await self.backend.start()
-        self.open_view(HOME)
+        # The first frame comes at once; the heavy parts load in a thread behind it.
+        self.push_screen(ConnectingScreen(self.where))
+        self.run_worker(self._start(), exclusive=True, name="connect")
+
+    async def _start(self) -> None:
+        await asyncio.to_thread(_load_views)
+        try:
+            self.backend = await self.connect()
+            await self.backend.start()
+        except Exception as exc:  # shown, not raised: the user must read it
+            screen = self.screen
+            if isinstance(screen, ConnectingScreen):
+                screen.failed(f"cannot connect ({type(exc).__name__}: {exc})")
+            return
+        self.switch_screen(self._view(HOME))
 
     async def on_unmount(self) -> None:
-        await self.backend.stop()
+        if hasattr(self, "backend"):  # not when connecting failed
+            await self.backend.stop()
+
+    def _view(self, name: str) -> Screen[None]:
+        from agentops_tui.backends.catalog import find  # noqa: PLC0415  (loaded by _load_views)
+        from agentops_tui.screens.resource_list import ResourceListScreen  # noqa: PLC0415
+
+        kind = find(name)
+        if kind is None:
+            raise LookupError(name)
+        return ResourceListScreen(self.backend, kind, self.clock, self.readonly)
 
     def open_view(self, name: str) -> bool:
         """Show the view a `:` command names; False when no kind has that name."""
-        kind = find(name)
-        if kind is None:
+        try:
+            self.push_screen(self._view(name))
+        except LookupError:
             return False
-        self.push_screen(ResourceListScreen(self.backend, kind, self.clock, self.readonly))
         return True
 
     def action_command_line(self) -> None:
@@ -82,4 +107,13 @@ class AgentOpsApp(App[None]):
             )
 
     def action_help(self) -> None:
+        from agentops_tui.screens.help import HelpScreen  # noqa: PLC0415
+
         self.push_screen(HelpScreen(self.screen))
+
+
+def _load_views() -> None:
+    """Import the views and what they need (the API models, ~0.3 s) off the UI thread."""
+    import agentops_tui.backends.catalog  # noqa: PLC0415
+    import agentops_tui.screens.help  # noqa: PLC0415
+    import agentops_tui.screens.resource_list  # noqa: F401, PLC0415

@@ -66,6 +66,9 @@ class ApiModel(BaseModel):
         extra="forbid",
         strict=True,
         use_attribute_docstrings=True,
+        # Validators are built on first use, not at import: a process that never validates
+        # a kind (the console reads plain dicts) does not pay for it at start.
+        defer_build=True,
     )
 
     cel_rules: ClassVar[tuple[CelRule, ...]] = ()

@@ -24,6 +24,9 @@ from agentops_tui.widgets.command_line import CommandLine
 from agentops_tui.widgets.filter_bar import FilterBar, RowFilter
 from agentops_tui.widgets.location_bar import LocationBar
 
+FOLLOW_INTERVAL = 0.25
+"""Seconds between applying changes to the rows: often enough to look live, rarely enough
+that a thousand busy objects leave the keyboard responsive."""
 PHASE_STYLES = {
     "Running": "green",
     "Ready": "green",
@@ -71,6 +74,9 @@ class ResourceListScreen(Screen[None]):
         self.row_filter = RowFilter()
         self._objects: dict[str, Object] = {}
         self._unlisten: Callable[[], None] | None = None
+        self._dirty: set[str] = set()
+        self._structure_changed = False
+        self._flush_pending = False
 
     def compose(self) -> ComposeResult:
         yield LocationBar(self.backend.location, (self.kind.title,))
@@ -100,14 +106,46 @@ class ResourceListScreen(Screen[None]):
         return self.query_one("#table", DataTable)
 
     def _changed(self, kind: str, event: str, obj: Object) -> None:
+        """Remember what changed; the rows follow a few times a second (k9s refreshes every
+        2 s), so a busy namespace cannot flood the screen with repaints between key presses."""
         if kind != self.kind.kind:
             return
         name = obj["metadata"]["name"]
         if event == "DELETED":
             self._objects.pop(name, None)
+            self._structure_changed = True
         else:
+            if name not in self._objects:
+                self._structure_changed = True
             self._objects[name] = obj
-        self.refill()
+            self._dirty.add(name)
+        if not self._flush_pending:
+            self._flush_pending = True
+            self.set_timer(FOLLOW_INTERVAL, self._flush)
+
+    def _flush(self) -> None:
+        """Apply what changed since the last flush: cells in place where rows stay, a rebuild
+        when rows come, go, or move in or out of the filter."""
+        self._flush_pending = False
+        dirty, self._dirty = self._dirty, set()
+        table = self.table
+        if not self._structure_changed:
+            for name in dirty:
+                obj = self._objects.get(name)
+                if obj is None:
+                    continue
+                cells = self.cells(obj)
+                keeps = self.row_filter.keeps(cells, obj)
+                if keeps != (name in table.rows):  # filtered in or out
+                    self._structure_changed = True
+                    break
+                if keeps:
+                    for column, value in zip(self.kind.columns, cells, strict=True):
+                        if str(table.get_cell(name, column.name)) != value:
+                            table.update_cell(name, column.name, styled(value))
+        if self._structure_changed:
+            self._structure_changed = False
+            self.refill()
 
     def cells(self, obj: Object) -> list[str]:
         now = self.clock()

@@ -46,6 +46,16 @@ async def agents(kube: client.ApiClient, namespace: str) -> Kube:
     return k
 
 
+async def listed(app: AgentOpsApp) -> None:
+    """Wait until the console has connected and lists the Agents."""
+
+    async def shown() -> None:
+        assert isinstance(app.screen, ResourceListScreen)
+        assert app.screen.query_one(DataTable).row_count > 0
+
+    await eventually(shown)
+
+
 def rows(app: AgentOpsApp) -> list[str]:
     screen = app.screen
     assert isinstance(screen, ResourceListScreen)
@@ -57,8 +67,8 @@ async def test_agents_are_listed_with_printer_columns_and_follow_changes(
     kube: client.ApiClient, namespace: str, agents: Kube
 ) -> None:
     app = await console(kube, namespace)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+    async with app.run_test(size=SIZE):
+        await listed(app)
         assert rows(app) == ["auditor", "reviewer", "triage"]
         table = app.screen.query_one(DataTable)
         assert [str(c.label) for c in table.columns.values()] == [
@@ -87,7 +97,7 @@ async def test_filter_regex_inverse_and_label_selector(
 ) -> None:
     app = await console(kube, namespace)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await listed(app)
         await pilot.press("slash", *"rev")
         assert rows(app) == ["reviewer"]
         await pilot.press("escape")
@@ -103,7 +113,7 @@ async def test_command_line_opens_views_and_reports_unknown_commands(
 ) -> None:
     app = await console(kube, namespace)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await pilot.pause()
+        await listed(app)
         await pilot.press("colon", "a", "r", "enter")
         await pilot.pause()
         screen = app.screen
@@ -121,7 +131,7 @@ async def test_yaml_delete_help_and_cursor_keys(
 ) -> None:
     app = await console(kube, namespace)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await listed(app)
         await pilot.press("j")  # auditor -> reviewer
         await pilot.press("y")
         await pilot.pause()
@@ -152,7 +162,7 @@ async def test_keymap_remaps_by_id_and_readonly_hides_writes(
     config = ConsoleConfig(keymap={"resources.yaml": "v"})
     app = await console(kube, namespace, config=config, readonly=True)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await listed(app)
         await pilot.press("y")
         assert isinstance(app.screen, ResourceListScreen), "y is no longer YAML"
         await pilot.press("ctrl+d")

@@ -72,6 +72,8 @@ def steady(then: Callable[[Pilot[Any]], Awaitable[None]] | None = None) -> Any:
     """Before the picture: no blinking cursors, the view settled, then `then`."""
 
     async def run_before(pilot: Pilot[Any]) -> None:
+        await pilot.wait_for_scheduled_animations()
+        await pilot.app.workers.wait_for_complete()
         await pilot.pause()
         if then is not None:
             await then(pilot)
