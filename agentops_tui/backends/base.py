@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from agentops_tui.services.editing import EditSession
 
 Object = dict[str, Any]
 Listener = Callable[[str, str, Object], None]
@@ -45,3 +48,9 @@ class Backend(Protocol):
         """Follow changes; returns the function that stops following."""
 
     async def delete(self, kind: str, name: str) -> None: ...
+
+    async def edit(self, kind: str, name: str) -> EditSession:
+        """An editing session on the live object (kubectl edit); BackendError if it is gone."""
+
+    def create(self, kind: str) -> EditSession:
+        """An editing session whose save creates a new object from the kind's template."""

@@ -9,6 +9,7 @@ from agentops_services.kube.informer import Informer
 from agentops_services.kube.rest import Kube, KubeError
 from agentops_tui.backends.base import BackendError, Listener, Location, Object
 from agentops_tui.backends.catalog import KINDS_SHOWN, by_kind
+from agentops_tui.services.editing import EditSession
 
 
 class ClusterBackend:
@@ -61,3 +62,12 @@ class ClusterBackend:
             await self.kube.delete(by_kind(kind).type, self.location.namespace, name)
         except KubeError as exc:
             raise BackendError(exc.message) from None
+
+    async def edit(self, kind: str, name: str) -> EditSession:
+        try:
+            return await EditSession.open(self.kube, kind, self.location.namespace, name)
+        except KubeError as exc:
+            raise BackendError(exc.message) from None
+
+    def create(self, kind: str) -> EditSession:
+        return EditSession.create(self.kube, kind, self.location.namespace)

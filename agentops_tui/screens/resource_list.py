@@ -19,11 +19,14 @@ from agentops_tui.backends.base import Backend, BackendError, Object
 from agentops_tui.backends.catalog import ResourceKind
 from agentops_tui.backends.columns import cell
 from agentops_tui.screens.confirm import ConfirmScreen
+from agentops_tui.screens.editor import EditorScreen
 from agentops_tui.screens.yaml_view import YamlScreen
 from agentops_tui.widgets.command_line import CommandLine
 from agentops_tui.widgets.filter_bar import FilterBar, RowFilter
 from agentops_tui.widgets.location_bar import LocationBar
 
+WRITES = frozenset({"delete", "edit", "new"})
+"""Actions hidden with --readonly (and, but for delete, on kinds the console does not own)."""
 FOLLOW_INTERVAL = 0.25
 """Seconds between applying changes to the rows: often enough to look live, rarely enough
 that a thousand busy objects leave the keyboard responsive."""
@@ -51,6 +54,8 @@ class ResourceListScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter", id="resources.filter"),
         Binding("y", "yaml", "YAML", id="resources.yaml"),
+        Binding("e", "edit", "Edit", id="resources.edit"),
+        Binding("n", "new", "New", id="resources.new"),
         Binding("ctrl+d", "delete", "Delete", id="resources.delete"),
         Binding("j", "cursor_down", "Down", show=False, id="resources.down"),
         Binding("k", "cursor_up", "Up", show=False, id="resources.up"),
@@ -98,8 +103,10 @@ class ResourceListScreen(Screen[None]):
             self._unlisten()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Writes are hidden when the console is read-only."""
-        return not (self.readonly and action == "delete")
+        """Writes are hidden when the console is read-only; edit and new are for our kinds."""
+        if action not in WRITES:
+            return True
+        return not self.readonly and (self.kind.ours or action == "delete")
 
     @property
     def table(self) -> DataTable[Text]:
@@ -204,6 +211,22 @@ class ResourceListScreen(Screen[None]):
         obj = self.selected()
         if obj is not None:
             self.app.push_screen(YamlScreen(self.backend.location, self.kind, obj))
+
+    async def action_edit(self) -> None:
+        obj = self.selected()
+        if obj is None:
+            return
+        name = obj["metadata"]["name"]
+        try:
+            session = await self.backend.edit(self.kind.kind, name)
+        except BackendError as exc:
+            self.notify(f"Cannot edit {self.kind.kind} {name}: {exc}", severity="error")
+            return
+        self.app.push_screen(EditorScreen(self.backend.location, session, name))
+
+    def action_new(self) -> None:
+        session = self.backend.create(self.kind.kind)
+        self.app.push_screen(EditorScreen(self.backend.location, session, "new"))
 
     def action_delete(self) -> None:
         obj = self.selected()

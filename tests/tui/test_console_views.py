@@ -16,6 +16,7 @@ from agentops_services.kube.rest import Kube
 from agentops_tui.app import AgentOpsApp
 from agentops_tui.backends.cluster import ClusterBackend
 from agentops_tui.config import ConsoleConfig
+from agentops_tui.screens.editor import DiffScreen, EditorScreen
 from agentops_tui.screens.help import HelpScreen
 from agentops_tui.screens.resource_list import ResourceListScreen
 from agentops_tui.screens.yaml_view import YamlScreen
@@ -172,3 +173,75 @@ async def test_keymap_remaps_by_id_and_readonly_hides_writes(
         await pilot.pause()
         assert isinstance(app.screen, YamlScreen)
     assert await agents.get(types.AGENT, namespace, "auditor") is not None
+
+
+async def editor_shown(app: AgentOpsApp) -> EditorScreen:
+    async def shown() -> EditorScreen:
+        assert isinstance(app.screen, EditorScreen)
+        return app.screen
+
+    return await eventually(shown)
+
+
+async def test_edit_shows_the_diff_then_applies_and_an_invalid_edit_stays_open(
+    kube: client.ApiClient, namespace: str, agents: Kube
+) -> None:
+    app = await console(kube, namespace)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await listed(app)
+        await pilot.press("j", "e")  # reviewer
+        editor = await editor_shown(app)
+        text = editor.editor.text
+        assert "name: reviewer" in text and "managedFields" not in text
+        editor.editor.load_text(text.replace("maxSteps: 100", "maxSteps: 100000"))
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, EditorScreen), "out of range: not sent, editor stays"
+        assert editor.editor.text.startswith("#!")
+        assert "text: maxSteps: 100000" not in editor.editor.text
+        assert "maxSteps: 100000" in editor.editor.text, "the user's text is kept"
+        fixed = editor.editor.text.replace("maxSteps: 100000", "maxSteps: 42")
+        editor.editor.load_text(fixed)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, DiffScreen)
+        assert "+  maxSteps: 42" in str(app.screen.diff)
+        await pilot.press("y")
+
+        async def applied() -> None:
+            live = await agents.get(types.AGENT, namespace, "reviewer")
+            assert live is not None and live["spec"]["maxSteps"] == 42
+            managers = {m["manager"] for m in live["metadata"]["managedFields"]}
+            assert "agentops-console" in managers
+            assert isinstance(app.screen, ResourceListScreen)
+
+        await eventually(applied)
+
+
+async def test_new_from_a_template_creates_the_object(
+    kube: client.ApiClient, namespace: str, agents: Kube
+) -> None:
+    app = await console(kube, namespace)
+    async with app.run_test(size=SIZE) as pilot:
+        await listed(app)
+        await pilot.press("colon", *"ares", "enter")
+
+        async def resources_view() -> None:
+            assert isinstance(app.screen, ResourceListScreen)
+            assert app.screen.kind.kind == "AgentResource"
+
+        await eventually(resources_view)
+        await pilot.press("n")
+        editor = await editor_shown(app)
+        template = editor.editor.text
+        assert "kind: AgentResource" in template
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, DiffScreen)
+        await pilot.press("y")
+
+        async def created() -> None:
+            listing = await agents.list(types.AGENT_RESOURCE, namespace)
+            assert len(listing["items"]) == 1
+
+        await eventually(created)
