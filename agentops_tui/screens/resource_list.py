@@ -19,6 +19,7 @@ from agentops_tui.backends.base import Backend, BackendError, Object
 from agentops_tui.backends.catalog import ResourceKind
 from agentops_tui.backends.columns import cell
 from agentops_tui.screens.confirm import ConfirmScreen
+from agentops_tui.screens.detail import DetailScreen
 from agentops_tui.screens.editor import EditorScreen
 from agentops_tui.screens.yaml_view import YamlScreen
 from agentops_tui.widgets.command_line import CommandLine
@@ -53,7 +54,9 @@ class ResourceListScreen(Screen[None]):
     CSS_PATH = "resource_list.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter", id="resources.filter"),
+        Binding("enter", "detail", "Detail", id="resources.detail"),
         Binding("y", "yaml", "YAML", id="resources.yaml"),
+        Binding("c", "copy", "Copy name", id="resources.copy"),
         Binding("e", "edit", "Edit", id="resources.edit"),
         Binding("n", "new", "New", id="resources.new"),
         Binding("ctrl+d", "delete", "Delete", id="resources.delete"),
@@ -211,6 +214,23 @@ class ResourceListScreen(Screen[None]):
         obj = self.selected()
         if obj is not None:
             self.app.push_screen(YamlScreen(self.backend.location, self.kind, obj))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a row (the table handles the key itself)."""
+        event.stop()
+        self.action_detail()
+
+    def action_detail(self) -> None:
+        obj = self.selected()
+        if obj is not None:
+            self.app.push_screen(DetailScreen(self.backend, self.kind, obj, self.clock))
+
+    def action_copy(self) -> None:
+        """The name to the terminal's clipboard (OSC 52: works over SSH and in tmux)."""
+        name = self.selected_name()
+        if name is not None:
+            self.app.copy_to_clipboard(name)
+            self.notify(f"Copied {name}")
 
     async def action_edit(self) -> None:
         obj = self.selected()

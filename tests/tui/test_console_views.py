@@ -5,10 +5,12 @@ read-only mode."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from kubernetes_asyncio import client
+from rich.console import Console
 from textual.widgets import DataTable, TextArea
 
 from agentops_services.kube import resources as types
@@ -16,13 +18,14 @@ from agentops_services.kube.rest import Kube
 from agentops_tui.app import AgentOpsApp
 from agentops_tui.backends.cluster import ClusterBackend
 from agentops_tui.config import ConsoleConfig
+from agentops_tui.screens.detail import DetailScreen, conditions_table, events_table
 from agentops_tui.screens.editor import DiffScreen, EditorScreen
 from agentops_tui.screens.help import HelpScreen
 from agentops_tui.screens.resource_list import ResourceListScreen
 from agentops_tui.screens.yaml_view import YamlScreen
 from agentops_tui.widgets.location_bar import LocationBar
 from tests.conftest import eventually
-from tests.kube.operator_harness import agent, create
+from tests.kube.operator_harness import agent, agent_run, create
 
 pytestmark = pytest.mark.kube
 SIZE = (120, 40)
@@ -245,3 +248,52 @@ async def test_new_from_a_template_creates_the_object(
             assert len(listing["items"]) == 1
 
         await eventually(created)
+
+
+async def test_detail_shows_conditions_events_and_related_runs(
+    kube: client.ApiClient, namespace: str, agents: Kube
+) -> None:
+    status = {"phase": "Pending", "conditions": [
+        {"type": "Ready", "status": "False", "reason": "Pending", "message": "Waiting for it",
+         "lastTransitionTime": "2026-01-01T00:00:00Z"}]}  # fmt: skip
+    await agents.patch(types.AGENT, namespace, "reviewer", {"status": status}, subresource="status")
+    await create(agents, namespace, agent_run("review-1", "reviewer"))
+    event = {
+        "apiVersion": "v1", "kind": "Event", "metadata": {"name": "reviewer.1"},
+        "involvedObject": {"kind": "Agent", "name": "reviewer", "namespace": namespace},
+        "type": "Warning", "reason": "ApplyFailed", "message": "quota exceeded",
+        "lastTimestamp": "2026-01-01T00:00:00Z",
+    }  # fmt: skip
+    await create(agents, namespace, event)
+    app = await console(kube, namespace)
+    async with app.run_test(size=SIZE) as pilot:
+        await listed(app)
+        await pilot.press("j", "enter")
+
+        async def shown() -> None:
+            screen = app.screen
+            assert isinstance(screen, DetailScreen)
+            assert "AgentRun review-1" in screen.related_lines
+            assert "Provider anthropic" in screen.related_lines
+
+        await eventually(shown)
+        await pilot.press("escape", "c")
+        assert app.clipboard == "reviewer"
+
+
+def rendered(table: Any) -> str:
+    console = Console(width=200, record=True)
+    console.print(table)
+    return console.export_text()
+
+
+def test_conditions_and_events_tables_say_what_happened() -> None:
+    now = datetime(2026, 1, 1, 1, 0, tzinfo=UTC)
+    obj = {"status": {"conditions": [
+        {"type": "Ready", "status": "False", "reason": "Pending", "message": "Waiting for it",
+         "lastTransitionTime": "2026-01-01T00:00:00Z"}]}}  # fmt: skip
+    text = rendered(conditions_table(obj, now))
+    assert "Ready" in text and "Waiting for it" in text and "60m" in text
+    events = [{"type": "Warning", "reason": "ApplyFailed", "message": "quota exceeded",
+               "lastTimestamp": "2026-01-01T00:59:30Z"}]  # fmt: skip
+    assert "quota exceeded" in rendered(events_table(events, now))
