@@ -15,6 +15,7 @@ from textual.screen import Screen
 
 from agentops_tui.backends.base import Backend
 from agentops_tui.config import ConsoleConfig
+from agentops_tui.palette import ConsoleCommands
 from agentops_tui.screens.connecting import ConnectingScreen
 from agentops_tui.widgets.command_line import CommandLine
 
@@ -26,6 +27,7 @@ class AgentOpsApp(App[None]):
 
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     TITLE = "AgentOps"
+    COMMANDS = App.COMMANDS | {ConsoleCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("colon", "command_line", "Command", id="app.command-line"),
         Binding("question_mark", "help", "Help", id="app.help"),
@@ -106,10 +108,37 @@ class AgentOpsApp(App[None]):
                 f"unknown command {event.command!r}: try ag, ar, ch, prov", severity="error"
             )
 
+    def show_object(self, kind: str, name: str) -> None:
+        """The detail view of one object, over its kind's list."""
+        from agentops_tui.screens.detail import DetailScreen  # noqa: PLC0415
+        from agentops_tui.screens.resource_list import ResourceListScreen  # noqa: PLC0415
+
+        found = next((o for o in self.backend.items(kind) if o["metadata"]["name"] == name), None)
+        if found is None or not self.open_view(kind.lower()):
+            self.notify(f"{kind} {name} is gone", severity="warning")
+            return
+        screen = self.screen_stack[-1]
+        assert isinstance(screen, ResourceListScreen)
+        self.push_screen(DetailScreen(self.backend, screen.kind, found, self.clock))
+
+    def start_run(self, agent: str) -> None:
+        """The `r` form for an Agent, from anywhere (the palette)."""
+        if self.open_view("agent"):
+            screen = self.screen_stack[-1]
+            self.call_after_refresh(lambda: _run_on(screen, agent))
+
     def action_help(self) -> None:
         from agentops_tui.screens.help import HelpScreen  # noqa: PLC0415
 
         self.push_screen(HelpScreen(self.screen))
+
+
+def _run_on(screen: Screen[None], agent: str) -> None:
+    from agentops_tui.screens.resource_list import ResourceListScreen  # noqa: PLC0415
+
+    if isinstance(screen, ResourceListScreen):
+        screen.select(agent)
+        screen.action_run()
 
 
 def _load_views() -> None:

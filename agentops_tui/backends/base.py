@@ -52,5 +52,8 @@ class Backend(Protocol):
     async def edit(self, kind: str, name: str) -> EditSession:
         """An editing session on the live object (kubectl edit); BackendError if it is gone."""
 
+    async def start_run(self, agent: str, prompt: str) -> str:
+        """Create an AgentRun of `agent` (source console); its name."""
+
     def create(self, kind: str) -> EditSession:
         """An editing session whose save creates a new object from the kind's template."""

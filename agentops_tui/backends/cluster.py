@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from agentops_services.kube.informer import Informer
+from agentops_services.kube.resources import AGENT_RUN
 from agentops_services.kube.rest import Kube, KubeError
 from agentops_tui.backends.base import BackendError, Listener, Location, Object
 from agentops_tui.backends.catalog import KINDS_SHOWN, by_kind
@@ -71,3 +72,16 @@ class ClusterBackend:
 
     def create(self, kind: str) -> EditSession:
         return EditSession.create(self.kube, kind, self.location.namespace)
+
+    async def start_run(self, agent: str, prompt: str) -> str:
+        body = {
+            "apiVersion": AGENT_RUN.api_version,
+            "kind": "AgentRun",
+            "metadata": {"generateName": f"{agent}-", "namespace": self.location.namespace},
+            "spec": {"agentRef": agent, "prompt": prompt, "source": "console"},
+        }
+        try:
+            created = await self.kube.create(AGENT_RUN, self.location.namespace, body)
+        except KubeError as exc:
+            raise BackendError(exc.message) from None
+        return str(created["metadata"]["name"])

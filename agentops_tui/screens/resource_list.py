@@ -21,12 +21,13 @@ from agentops_tui.backends.columns import cell
 from agentops_tui.screens.confirm import ConfirmScreen
 from agentops_tui.screens.detail import DetailScreen
 from agentops_tui.screens.editor import EditorScreen
+from agentops_tui.screens.run_prompt import RunPromptScreen
 from agentops_tui.screens.yaml_view import YamlScreen
 from agentops_tui.widgets.command_line import CommandLine
 from agentops_tui.widgets.filter_bar import FilterBar, RowFilter
 from agentops_tui.widgets.location_bar import LocationBar
 
-WRITES = frozenset({"delete", "edit", "new"})
+WRITES = frozenset({"delete", "edit", "new", "run"})
 """Actions hidden with --readonly (and, but for delete, on kinds the console does not own)."""
 FOLLOW_INTERVAL = 0.25
 """Seconds between applying changes to the rows: often enough to look live, rarely enough
@@ -59,6 +60,7 @@ class ResourceListScreen(Screen[None]):
         Binding("c", "copy", "Copy name", id="resources.copy"),
         Binding("e", "edit", "Edit", id="resources.edit"),
         Binding("n", "new", "New", id="resources.new"),
+        Binding("r", "run", "Run", id="resources.run"),
         Binding("ctrl+d", "delete", "Delete", id="resources.delete"),
         Binding("j", "cursor_down", "Down", show=False, id="resources.down"),
         Binding("k", "cursor_up", "Up", show=False, id="resources.up"),
@@ -109,7 +111,11 @@ class ResourceListScreen(Screen[None]):
         """Writes are hidden when the console is read-only; edit and new are for our kinds."""
         if action not in WRITES:
             return True
-        return not self.readonly and (self.kind.ours or action == "delete")
+        if self.readonly:
+            return False
+        if action == "run":
+            return self.kind.kind == "Agent"
+        return self.kind.ours or action == "delete"
 
     @property
     def table(self) -> DataTable[Text]:
@@ -173,8 +179,7 @@ class ResourceListScreen(Screen[None]):
                 if self.row_filter.keeps(cells, obj):
                     table.add_row(*(styled(c) for c in cells), key=name)
         if selected is not None:
-            with contextlib.suppress(RowDoesNotExist):  # filtered out or deleted
-                table.move_cursor(row=table.get_row_index(selected))
+            self.select(selected)
 
     def selected_name(self) -> str | None:
         table = self.table
@@ -182,6 +187,11 @@ class ResourceListScreen(Screen[None]):
             return None
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
         return None if key.value is None else str(key.value)
+
+    def select(self, name: str) -> None:
+        """Put the cursor on the row of `name` (when it shows: not filtered out or deleted)."""
+        with contextlib.suppress(RowDoesNotExist):
+            self.table.move_cursor(row=self.table.get_row_index(name))
 
     def selected(self) -> Object | None:
         name = self.selected_name()
@@ -243,6 +253,23 @@ class ResourceListScreen(Screen[None]):
             self.notify(f"Cannot edit {self.kind.kind} {name}: {exc}", severity="error")
             return
         self.app.push_screen(EditorScreen(self.backend.location, session, name))
+
+    def action_run(self) -> None:
+        name = self.selected_name()
+        if name is None:
+            return
+
+        async def start(prompt: str | None) -> None:
+            if prompt is None:
+                return
+            try:
+                run = await self.backend.start_run(name, prompt)
+            except BackendError as exc:
+                self.notify(f"Could not start a run of {name}: {exc}", severity="error")
+                return
+            self.notify(f"AgentRun {run} started")
+
+        self.app.push_screen(RunPromptScreen(name), start)
 
     def action_new(self) -> None:
         session = self.backend.create(self.kind.kind)

@@ -22,6 +22,7 @@ from agentops_tui.screens.detail import DetailScreen, conditions_table, events_t
 from agentops_tui.screens.editor import DiffScreen, EditorScreen
 from agentops_tui.screens.help import HelpScreen
 from agentops_tui.screens.resource_list import ResourceListScreen
+from agentops_tui.screens.run_prompt import RunPromptScreen
 from agentops_tui.screens.yaml_view import YamlScreen
 from agentops_tui.widgets.location_bar import LocationBar
 from tests.conftest import eventually
@@ -297,3 +298,41 @@ def test_conditions_and_events_tables_say_what_happened() -> None:
     events = [{"type": "Warning", "reason": "ApplyFailed", "message": "quota exceeded",
                "lastTimestamp": "2026-01-01T00:59:30Z"}]  # fmt: skip
     assert "quota exceeded" in rendered(events_table(events, now))
+
+
+async def test_r_starts_a_run_of_the_agent_with_the_typed_prompt(
+    kube: client.ApiClient, namespace: str, agents: Kube
+) -> None:
+    app = await console(kube, namespace)
+    async with app.run_test(size=SIZE) as pilot:
+        await listed(app)
+        await pilot.press("j", "r")
+        await pilot.pause()
+        assert isinstance(app.screen, RunPromptScreen)
+        await pilot.press(*"check the pods", "enter")
+
+        async def started() -> None:
+            runs = (await agents.list(types.AGENT_RUN, namespace))["items"]
+            assert [(r["spec"]["agentRef"], r["spec"]["prompt"], r["spec"]["source"])
+                    for r in runs] == [("reviewer", "check the pods", "console")]  # fmt: skip
+
+        await eventually(started)
+
+
+async def test_the_palette_finds_an_agent_by_name_and_opens_it(
+    kube: client.ApiClient, namespace: str, agents: Kube
+) -> None:
+    app = await console(kube, namespace)
+    async with app.run_test(size=SIZE) as pilot:
+        await listed(app)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Agent triage")
+
+        async def offered() -> None:
+            await pilot.pause()
+            await pilot.press("enter")
+            assert isinstance(app.screen, DetailScreen)
+            assert app.screen.obj["metadata"]["name"] == "triage"
+
+        await eventually(offered)
