@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
@@ -18,6 +18,9 @@ from agentops_tui.config import ConsoleConfig
 from agentops_tui.palette import ConsoleCommands
 from agentops_tui.screens.connecting import ConnectingScreen
 from agentops_tui.widgets.command_line import CommandLine
+
+if TYPE_CHECKING:  # imported behind the first frame (see _load_views)
+    from agentops_tui.screens.resource_list import ResourceListScreen
 
 HOME = "agents"
 
@@ -102,11 +105,32 @@ class AgentOpsApp(App[None]):
         self.screen.mount(line)
         return line
 
-    def on_command_line_run(self, event: CommandLine.Run) -> None:
+    async def on_command_line_run(self, event: CommandLine.Run) -> None:
+        verb, _, argument = event.command.partition(" ")
+        if verb in ("ns", "namespace") and argument.strip():
+            await self.use_namespace(argument.strip())
+            return
         if not self.open_view(event.command):
             self.notify(
                 f"unknown command {event.command!r}: try ag, ar, ch, prov", severity="error"
             )
+
+    async def on_resource_list_screen_namespace_chosen(
+        self, event: ResourceListScreen.NamespaceChosen
+    ) -> None:
+        await self.use_namespace(event.chosen)
+
+    async def use_namespace(self, namespace: str) -> None:
+        """Switch the whole console to another namespace, back at the home view."""
+        try:
+            await self.backend.use_namespace(namespace)
+        except Exception as exc:
+            self.notify(f"Cannot switch to {namespace}: {exc}", severity="error")
+            return
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        self.switch_screen(self._view(HOME))
+        self.notify(f"Namespace {namespace}")
 
     def show_object(self, kind: str, name: str) -> None:
         """The detail view of one object, over its kind's list."""

@@ -49,6 +49,9 @@ class Backend(Protocol):
 
     async def delete(self, kind: str, name: str) -> None: ...
 
+    async def use_namespace(self, namespace: str) -> None:
+        """Show another namespace from now on."""
+
     async def edit(self, kind: str, name: str) -> EditSession:
         """An editing session on the live object (kubectl edit); BackendError if it is gone."""
 

@@ -73,6 +73,12 @@ KINDS_SHOWN: tuple[ResourceKind, ...] = (
         ours=False,
     ),
     ResourceKind(
+        types.NAMESPACE,
+        ("namespaces", "namespace", "ns"),
+        (NAME, Column("Status", ".status.phase"), AGE),
+        ours=False,
+    ),
+    ResourceKind(
         types.EVENT,
         ("events", "event", "ev"),
         (

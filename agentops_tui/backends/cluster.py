@@ -21,12 +21,18 @@ class ClusterBackend:
         self.owns_client = owns_client
         """Close the API client on stop (when the backend made it for the console)."""
         self.location = Location("cluster", context, namespace)
-        self._informers = {
-            kind.kind: Informer(kube, kind.type, [namespace]) for kind in KINDS_SHOWN
-        }
         self._listeners: list[Listener] = []
-        for name, informer in self._informers.items():
+        self._informers = self._follow(namespace)
+
+    def _follow(self, namespace: str) -> dict[str, Informer]:
+        """Informers for the console's kinds: namespaced ones in `namespace`."""
+        informers = {
+            kind.kind: Informer(self.kube, kind.type, [namespace] if kind.type.namespaced else None)
+            for kind in KINDS_SHOWN
+        }
+        for name, informer in informers.items():
             informer.add_handler(self._announcer(name))
+        return informers
 
     def _announcer(self, kind: str) -> Callable[[str, Object], None]:
         def announce(event: str, obj: Object) -> None:
@@ -48,11 +54,18 @@ class ClusterBackend:
         if self.owns_client:
             await self.kube.api.close()
 
+    async def use_namespace(self, namespace: str) -> None:
+        """Follow another namespace (`:ns NAME`); returns once its objects are listed."""
+        for informer in self._informers.values():
+            await informer.stop()
+        self.location = Location("cluster", self.location.context, namespace)
+        self._informers = self._follow(namespace)
+        await self.start()
+
     def items(self, kind: str) -> list[Object]:
-        return sorted(
-            self._informers[kind].items(self.location.namespace),
-            key=lambda o: o["metadata"]["name"],
-        )
+        informer = self._informers[kind]
+        scope = self.location.namespace if informer.kind.namespaced else None
+        return sorted(informer.items(scope), key=lambda o: o["metadata"]["name"])
 
     def listen(self, listener: Listener) -> Callable[[], None]:
         self._listeners.append(listener)

@@ -11,6 +11,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer
 from textual.widgets.data_table import RowDoesNotExist
@@ -52,6 +53,13 @@ def styled(value: str) -> Text:
 
 
 class ResourceListScreen(Screen[None]):
+    class NamespaceChosen(Message):
+        """Enter on a namespace: the console should switch to it."""
+
+        def __init__(self, chosen: str) -> None:
+            super().__init__()
+            self.chosen = chosen
+
     CSS_PATH = "resource_list.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter", id="resources.filter"),
@@ -231,6 +239,11 @@ class ResourceListScreen(Screen[None]):
         self.action_detail()
 
     def action_detail(self) -> None:
+        if self.kind.kind == "Namespace":  # k9s: enter on a namespace switches to it
+            name = self.selected_name()
+            if name is not None:
+                self.post_message(self.NamespaceChosen(name))
+            return
         obj = self.selected()
         if obj is not None:
             self.app.push_screen(DetailScreen(self.backend, self.kind, obj, self.clock))

@@ -336,3 +336,40 @@ async def test_the_palette_finds_an_agent_by_name_and_opens_it(
             assert app.screen.obj["metadata"]["name"] == "triage"
 
         await eventually(offered)
+
+
+async def test_ns_switches_the_namespace_by_command_and_from_the_namespace_list(
+    kube: client.ApiClient, namespace: str, agents: Kube
+) -> None:
+    other = await agents.create(types.NAMESPACE, None, {"metadata": {"generateName": "t-"}})
+    other_name = other["metadata"]["name"]
+    await create(agents, other_name, agent("elsewhere"))
+    app = await console(kube, namespace)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await listed(app)
+            await pilot.press("colon", *f"ns {other_name}", "enter")
+
+            async def switched() -> None:
+                assert rows(app) == ["elsewhere"]
+                bar = app.screen.query_one(LocationBar).render().plain
+                assert f"ns {other_name}" in bar
+
+            await eventually(switched)
+            await pilot.press("colon", *"ns", "enter")
+
+            async def namespaces() -> None:
+                screen = app.screen
+                assert isinstance(screen, ResourceListScreen) and screen.kind.kind == "Namespace"
+                assert namespace in rows(app)
+
+            await eventually(namespaces)
+            app.screen.select(namespace)  # type: ignore[attr-defined]
+            await pilot.press("enter")
+
+            async def back() -> None:
+                assert rows(app) == ["auditor", "reviewer", "triage"]
+
+            await eventually(back)
+    finally:
+        await agents.delete(types.NAMESPACE, None, other_name)
