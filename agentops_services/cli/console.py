@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+import os
 import sys
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
 from typing import Any
 
 CLUSTER_CHECK_TIMEOUT = 5.0
@@ -63,6 +67,24 @@ def _connector(args: argparse.Namespace, context: str, namespace: str) -> Any:
     return connect
 
 
+LOG_BYTES = 1_000_000
+LOG_BACKUPS = 2
+
+
+def _log_to_file() -> Path:
+    """Send log records to a bounded file under the XDG state dir: a warning written to the
+    terminal would tear the console's screen apart."""
+    state = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
+    path = Path(state) / "agentops" / "console.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = RotatingFileHandler(path, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    return path
+
+
 def run(args: argparse.Namespace) -> int:
     from agentops_tui.app import AgentOpsApp  # noqa: PLC0415
     from agentops_tui.config import default_config  # noqa: PLC0415
@@ -77,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
     except Exception as exc:
         print(f"agentops: no reachable cluster ({type(exc).__name__}: {exc})", file=sys.stderr)
         return 2
+    _log_to_file()
     config, problem = default_config()
     app = AgentOpsApp(_connector(args, context, namespace), config, readonly=args.readonly)
     if problem:

@@ -66,6 +66,9 @@ ROLE_BINDING = ResourceType("rbac.authorization.k8s.io", "v1", "rolebindings", "
 NETWORK_POLICY = ResourceType("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy")
 INGRESS = ResourceType("networking.k8s.io", "v1", "ingresses", "Ingress")
 LEASE = ResourceType("coordination.k8s.io", "v1", "leases", "Lease")
+SELF_SUBJECT_ACCESS_REVIEW = ResourceType(
+    "authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview", False
+)
 
 BY_KIND: dict[str, ResourceType] = {
     t.kind: t

@@ -44,6 +44,10 @@ class Backend(Protocol):
     def items(self, kind: str) -> list[Object]:
         """The current objects of a kind in the namespace (from the backend's cache)."""
 
+    def allowed(self, verb: str, kind: str) -> bool:
+        """Whether this user may `verb` (create, update, delete) the kind here; True when
+        unknown (the platform still refuses what it must)."""
+
     def listen(self, listener: Listener) -> Callable[[], None]:
         """Follow changes; returns the function that stops following."""
 

@@ -3,14 +3,18 @@ console's kinds in one namespace, and writes through the generic REST client."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from agentops_services.kube.informer import Informer
-from agentops_services.kube.resources import AGENT_RUN
+from agentops_services.kube.resources import AGENT_RUN, SELF_SUBJECT_ACCESS_REVIEW
 from agentops_services.kube.rest import Kube, KubeError
 from agentops_tui.backends.base import BackendError, Listener, Location, Object
-from agentops_tui.backends.catalog import KINDS_SHOWN, by_kind
+from agentops_tui.backends.catalog import KINDS_SHOWN, ResourceKind, by_kind
 from agentops_tui.services.editing import EditSession
+
+VERBS = ("create", "update", "delete")
+"""The writes the console offers, checked per kind when it connects."""
 
 
 class ClusterBackend:
@@ -23,6 +27,7 @@ class ClusterBackend:
         self.location = Location("cluster", context, namespace)
         self._listeners: list[Listener] = []
         self._informers = self._follow(namespace)
+        self._allowed: dict[tuple[str, str], bool] = {}
 
     def _follow(self, namespace: str) -> dict[str, Informer]:
         """Informers for the console's kinds: namespaced ones in `namespace`."""
@@ -44,9 +49,34 @@ class ClusterBackend:
     async def start(self) -> None:
         for informer in self._informers.values():
             informer.start()
+        reviews = asyncio.gather(
+            *(self._review(verb, kind) for kind in KINDS_SHOWN if kind.ours for verb in VERBS)
+        )
         # The console's own kinds must be listed before the first frame; the rest follow.
-        for kind in ("Agent", "AgentRun"):
-            await self._informers[kind].synced.wait()
+        for kind_name in ("Agent", "AgentRun"):
+            await self._informers[kind_name].synced.wait()
+        await reviews
+
+    async def _review(self, verb: str, kind: ResourceKind) -> None:
+        """Ask the API server whether this user may `verb` the kind here (a
+        SelfSubjectAccessReview), so the console can hide what would be refused."""
+        attributes = {
+            "namespace": self.location.namespace,
+            "verb": verb,
+            "group": kind.type.group,
+            "resource": kind.type.plural,
+        }
+        body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+                "spec": {"resourceAttributes": attributes}}  # fmt: skip
+        try:
+            answer = await self.kube.create(SELF_SUBJECT_ACCESS_REVIEW, None, body)
+        except (KubeError, OSError, TimeoutError):
+            return  # unknown: allowed, and the API server still says no if it must
+        allowed = bool((answer.get("status") or {}).get("allowed"))
+        self._allowed[(verb, kind.kind)] = allowed
+
+    def allowed(self, verb: str, kind: str) -> bool:
+        return self._allowed.get((verb, kind), True)
 
     async def stop(self) -> None:
         for informer in self._informers.values():
@@ -60,6 +90,7 @@ class ClusterBackend:
             await informer.stop()
         self.location = Location("cluster", self.location.context, namespace)
         self._informers = self._follow(namespace)
+        self._allowed.clear()
         await self.start()
 
     def items(self, kind: str) -> list[Object]:

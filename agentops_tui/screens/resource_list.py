@@ -29,7 +29,9 @@ from agentops_tui.widgets.filter_bar import FilterBar, RowFilter
 from agentops_tui.widgets.location_bar import LocationBar
 
 WRITES = frozenset({"delete", "edit", "new", "run"})
-"""Actions hidden with --readonly (and, but for delete, on kinds the console does not own)."""
+"""Actions hidden with --readonly, where RBAC forbids them, and (but for delete) on kinds the
+console does not own."""
+ACTION_VERBS = {"delete": "delete", "edit": "update", "new": "create"}
 FOLLOW_INTERVAL = 0.25
 """Seconds between applying changes to the rows: often enough to look live, rarely enough
 that a thousand busy objects leave the keyboard responsive."""
@@ -122,8 +124,9 @@ class ResourceListScreen(Screen[None]):
         if self.readonly:
             return False
         if action == "run":
-            return self.kind.kind == "Agent"
-        return self.kind.ours or action == "delete"
+            return self.kind.kind == "Agent" and self.backend.allowed("create", "AgentRun")
+        verb = ACTION_VERBS[action]
+        return (self.kind.ours or action == "delete") and self.backend.allowed(verb, self.kind.kind)
 
     @property
     def table(self) -> DataTable[Text]:

@@ -14,7 +14,9 @@ from rich.console import Console
 from textual.widgets import DataTable, TextArea
 
 from agentops_services.kube import resources as types
+from agentops_services.kube.client import api_client
 from agentops_services.kube.rest import Kube
+from agentops_services.testing.controlplane import ControlPlane
 from agentops_tui.app import AgentOpsApp
 from agentops_tui.backends.cluster import ClusterBackend
 from agentops_tui.config import ConsoleConfig
@@ -373,3 +375,35 @@ async def test_ns_switches_the_namespace_by_command_and_from_the_namespace_list(
             await eventually(back)
     finally:
         await agents.delete(types.NAMESPACE, None, other_name)
+
+
+async def test_actions_rbac_forbids_are_hidden(
+    kube: client.ApiClient, namespace: str, agents: Kube, control_plane: ControlPlane
+) -> None:
+    """`tester` may only read our kinds here: edit, new, run and delete are not offered."""
+    rules = [{"apiGroups": ["agents.agentops.io"], "resources": ["*"],
+              "verbs": ["get", "list", "watch"]}]  # fmt: skip
+    await agents.create(types.ROLE, namespace, {"metadata": {"name": "read"}, "rules": rules})
+    binding = {
+        "metadata": {"name": "read"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "read"},
+        "subjects": [{"kind": "User", "name": ControlPlane.LIMITED_USER}],
+    }
+    await agents.create(types.ROLE_BINDING, namespace, binding)
+    async with await api_client(control_plane.limited_kubeconfig) as limited:
+        app = await console(limited, namespace)
+        async with app.run_test(size=SIZE) as pilot:
+            await listed(app)
+            screen = app.screen
+            assert isinstance(screen, ResourceListScreen)
+            offered = {b.binding.action for b in screen.active_bindings.values()}
+            assert "yaml" in offered
+            assert not {"edit", "new", "run", "delete"} & offered
+            await pilot.press("ctrl+d")
+            await pilot.pause()
+            assert app.screen is screen, "no delete dialog"
+    admin = await console(kube, namespace)
+    async with admin.run_test(size=SIZE):
+        await listed(admin)
+        offered = {b.binding.action for b in admin.screen.active_bindings.values()}
+        assert {"edit", "new", "run", "delete"} <= offered
