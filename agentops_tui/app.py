@@ -88,11 +88,22 @@ class AgentOpsApp(App[None]):
         return ResourceListScreen(self.backend, kind, self.clock, self.readonly)
 
     def open_view(self, name: str) -> bool:
-        """Show the view a `:` command names; False when no kind has that name."""
+        """Show the view a `:` command names; False when no kind has that name. A view
+        already in the history is returned to (the screens above it close), so going back
+        and forth between views never grows the stack."""
+        from agentops_tui.screens.resource_list import ResourceListScreen  # noqa: PLC0415
+
         try:
-            self.push_screen(self._view(name))
+            view = self._view(name)
         except LookupError:
             return False
+        assert isinstance(view, ResourceListScreen)
+        for depth, screen in enumerate(self.screen_stack):
+            if isinstance(screen, ResourceListScreen) and screen.kind == view.kind:
+                while len(self.screen_stack) > depth + 1:
+                    self.pop_screen()
+                return True
+        self.push_screen(view)
         return True
 
     def action_command_line(self) -> None:

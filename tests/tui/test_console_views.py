@@ -128,6 +128,11 @@ async def test_command_line_opens_views_and_reports_unknown_commands(
         assert "AgentRuns" in screen.query_one(LocationBar).render().plain
         await pilot.press("escape")
         assert isinstance(app.screen, ResourceListScreen) and app.screen.kind.kind == "Agent"
+        depth = len(app.screen_stack)
+        for command in ("ar", "ag", "ar", "ag"):  # back and forth returns to open views
+            await pilot.press("colon", *command, "enter")
+            await pilot.pause()
+        assert len(app.screen_stack) == depth
         await pilot.press("colon", *"nonsense", "enter")
         await pilot.pause()
         assert any("unknown command 'nonsense'" in n.message for n in app._notifications)
