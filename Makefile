@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-# Until the console lands, `make run` shows the most useful working command on the samples.
+# Until the embedded platform lands, `make run` shows what works without a cluster (validating
+# the samples); `make run ARGS=` opens the console on the kubeconfig's cluster.
 ARGS ?= validate $(wildcard samples/*.yaml)
 
 ## run: set up, then start AgentOps
