@@ -18,6 +18,8 @@ class Column:
 
 
 NAME = Column("Name", ".metadata.name")
+ATTENTION = Column("!", "", "attention")
+"""Agents only: ✗ when the Agent's newest run failed (the screen fills it from AgentRuns)."""
 AGE = Column("Age", ".metadata.creationTimestamp", "date")
 
 
@@ -55,7 +57,8 @@ def _ours(name: str) -> ResourceKind:
     columns = tuple(
         Column(c.name, c.json_path, c.type) for c in crd.printer_columns if c.priority == 0
     )
-    return ResourceKind(types.BY_KIND[name], tuple(dict.fromkeys(names)), (NAME, *columns))
+    leading = (ATTENTION, NAME) if name == "Agent" else (NAME,)
+    return ResourceKind(types.BY_KIND[name], tuple(dict.fromkeys(names)), (*leading, *columns))
 
 
 KINDS_SHOWN: tuple[ResourceKind, ...] = (

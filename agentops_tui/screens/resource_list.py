@@ -32,6 +32,7 @@ WRITES = frozenset({"delete", "edit", "new", "run"})
 """Actions hidden with --readonly, where RBAC forbids them, and (but for delete) on kinds the
 console does not own."""
 ACTION_VERBS = {"delete": "delete", "edit": "update", "new": "create"}
+FAILED_MARK = "✗"
 FOLLOW_INTERVAL = 0.25
 """Seconds between applying changes to the rows: often enough to look live, rarely enough
 that a thousand busy objects leave the keyboard responsive."""
@@ -45,6 +46,7 @@ PHASE_STYLES = {
     "Deploying": "yellow",
     "Unknown": "yellow",
     "Failed": "bold red",
+    FAILED_MARK: "bold red",
     "False": "red",
 }
 """Colours by the values phase and Ready columns take."""
@@ -97,6 +99,10 @@ class ResourceListScreen(Screen[None]):
         self._dirty: set[str] = set()
         self._structure_changed = False
         self._flush_pending = False
+        self._newest_runs: dict[str, tuple[str, str, str]] = {}
+        """Agent name -> (creationTimestamp, name, phase) of its newest AgentRun (attention
+        marks); runs made in the same second are ordered by name."""
+        self._marks = any(c.type == "attention" for c in kind.columns)
 
     def compose(self) -> ComposeResult:
         yield LocationBar(self.backend.location, (self.kind.title,))
@@ -110,6 +116,9 @@ class ResourceListScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self._objects = {o["metadata"]["name"]: o for o in self.backend.items(self.kind.kind)}
+        if self._marks:
+            for run in self.backend.items("AgentRun"):
+                self._note_run(run)
         self._unlisten = self.backend.listen(self._changed)
         self.refill()
 
@@ -135,6 +144,12 @@ class ResourceListScreen(Screen[None]):
     def _changed(self, kind: str, event: str, obj: Object) -> None:
         """Remember what changed; the rows follow a few times a second (k9s refreshes every
         2 s), so a busy namespace cannot flood the screen with repaints between key presses."""
+        if kind == "AgentRun" and self._marks and event != "DELETED":
+            agent = self._note_run(obj)
+            if agent in self._objects:
+                self._dirty.add(agent)
+                self._schedule_flush()
+            return
         if kind != self.kind.kind:
             return
         name = obj["metadata"]["name"]
@@ -146,9 +161,22 @@ class ResourceListScreen(Screen[None]):
                 self._structure_changed = True
             self._objects[name] = obj
             self._dirty.add(name)
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
         if not self._flush_pending:
             self._flush_pending = True
             self.set_timer(FOLLOW_INTERVAL, self._flush)
+
+    def _note_run(self, run: Object) -> str:
+        """Keep the newest run of its Agent; the Agent's name."""
+        agent = str((run.get("spec") or {}).get("agentRef", ""))
+        created = str(run["metadata"].get("creationTimestamp") or "")
+        name = str(run["metadata"]["name"])
+        phase = str((run.get("status") or {}).get("phase") or "")
+        if (created, name) >= self._newest_runs.get(agent, ("", "", ""))[:2]:
+            self._newest_runs[agent] = (created, name, phase)
+        return agent
 
     def _flush(self) -> None:
         """Apply what changed since the last flush: cells in place where rows stay, a rebuild
@@ -176,7 +204,14 @@ class ResourceListScreen(Screen[None]):
 
     def cells(self, obj: Object) -> list[str]:
         now = self.clock()
-        return [cell(obj, c.path, c.type, now) for c in self.kind.columns]
+        return [
+            self._mark(obj) if c.type == "attention" else cell(obj, c.path, c.type, now)
+            for c in self.kind.columns
+        ]
+
+    def _mark(self, agent: Object) -> str:
+        phase = self._newest_runs.get(agent["metadata"]["name"], ("", "", ""))[2]
+        return FAILED_MARK if phase == "Failed" else ""
 
     def refill(self) -> None:
         """Rebuild the rows, keeping the cursor on the same object where it still shows."""

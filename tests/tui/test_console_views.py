@@ -79,7 +79,7 @@ async def test_agents_are_listed_with_printer_columns_and_follow_changes(
         assert rows(app) == ["auditor", "reviewer", "triage"]
         table = app.screen.query_one(DataTable)
         assert [str(c.label) for c in table.columns.values()] == [
-            "Name", "Mode", "Model", "Phase", "Ready", "Age",
+            "!", "Name", "Mode", "Model", "Phase", "Ready", "Age",
         ]  # fmt: skip
         bar = app.screen.query_one(LocationBar).render().plain
         assert f"cluster  ctx test-context  ns {namespace}" in bar and "Agents" in bar
@@ -94,7 +94,7 @@ async def test_agents_are_listed_with_printer_columns_and_follow_changes(
 
         async def phase_shown() -> None:
             row = table.get_row("reviewer")
-            assert str(row[3]) == "Failed" and row[3].style == "bold red"
+            assert str(row[4]) == "Failed" and row[4].style == "bold red"
 
         await eventually(phase_shown)
 
@@ -412,3 +412,29 @@ async def test_actions_rbac_forbids_are_hidden(
         await listed(admin)
         offered = {b.binding.action for b in admin.screen.active_bindings.values()}
         assert {"edit", "new", "run", "delete"} <= offered
+
+
+async def test_an_agent_whose_newest_run_failed_is_marked(
+    kube: client.ApiClient, namespace: str, agents: Kube
+) -> None:
+    app = await console(kube, namespace)
+    async with app.run_test(size=SIZE):
+        await listed(app)
+        table = app.screen.query_one(DataTable)
+        assert str(table.get_row("triage")[0]) == ""
+        await create(agents, namespace, agent_run("triage-1", "triage"))
+        await agents.patch(types.AGENT_RUN, namespace, "triage-1",
+                           {"status": {"phase": "Failed"}}, subresource="status")  # fmt: skip
+
+        async def marked() -> None:
+            mark = table.get_row("triage")[0]
+            assert str(mark) == "✗" and mark.style == "bold red"
+            assert str(table.get_row("reviewer")[0]) == ""
+
+        await eventually(marked)
+        await create(agents, namespace, agent_run("triage-2", "triage"))
+
+        async def cleared() -> None:  # the newest run has not failed
+            assert str(table.get_row("triage")[0]) == ""
+
+        await eventually(cleared)
