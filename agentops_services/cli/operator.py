@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import signal
+import sys
 from typing import Any
 
 
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def _serve(args: argparse.Namespace) -> int:
     from agentops_services.httpapi.serving import serve_in_background  # noqa: PLC0415
-    from agentops_services.kube.client import api_client  # noqa: PLC0415
+    from agentops_services.kube.client import KubeconfigError, api_client  # noqa: PLC0415
     from agentops_services.kube.rest import Kube  # noqa: PLC0415
     from agentops_services.operator.builders.settings import (  # noqa: PLC0415
         BuilderSettings,
@@ -98,7 +99,11 @@ async def _serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         builders=BuilderSettings(images=images, otel_endpoint=args.otel_endpoint),
     )
-    api = await api_client(args.kubeconfig, args.context)
+    try:
+        api = await api_client(args.kubeconfig, args.context)
+    except KubeconfigError as exc:
+        print(f"agentops operator: {exc}", file=sys.stderr)
+        return 2
     operator = Operator(Kube(api), settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

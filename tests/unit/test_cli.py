@@ -72,3 +72,11 @@ def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--help"])
     out = capsys.readouterr().out
     assert "validate" in out and "crds" in out and "operator" in out
+
+
+def test_operator_with_a_missing_kubeconfig_names_the_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    missing = tmp_path / "kubeconfig"
+    assert main(["operator", "--kubeconfig", str(missing)]) == 2
+    assert f"agentops operator: {missing}: kubeconfig not found" in capsys.readouterr().err
