@@ -170,9 +170,14 @@ class Kube:
             response.release()
 
     async def create(
-        self, kind: ResourceType, namespace: str | None, body: Object, dry_run: bool = False
+        self,
+        kind: ResourceType,
+        namespace: str | None,
+        body: Object,
+        dry_run: bool = False,
+        field_manager: str | None = None,
     ) -> Object:
-        query = {"dryRun": "All" if dry_run else None}
+        query = {"dryRun": "All" if dry_run else None, "fieldManager": field_manager}
         return await self._json("create", "POST", kind.path(namespace), body=body, query=query)
 
     async def apply(

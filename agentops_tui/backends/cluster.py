@@ -11,7 +11,7 @@ from agentops_services.kube.resources import AGENT_RUN, SELF_SUBJECT_ACCESS_REVI
 from agentops_services.kube.rest import Kube, KubeError
 from agentops_tui.backends.base import BackendError, Listener, Location, Object
 from agentops_tui.backends.catalog import KINDS_SHOWN, ResourceKind, by_kind
-from agentops_tui.services.editing import EditSession
+from agentops_tui.services.editing import FIELD_MANAGER, EditSession
 
 VERBS = ("create", "update", "delete")
 """The writes the console offers, checked per kind when it connects."""
@@ -125,7 +125,9 @@ class ClusterBackend:
             "spec": {"agentRef": agent, "prompt": prompt, "source": "console"},
         }
         try:
-            created = await self.kube.create(AGENT_RUN, self.location.namespace, body)
+            created = await self.kube.create(
+                AGENT_RUN, self.location.namespace, body, field_manager=FIELD_MANAGER
+            )
         except KubeError as exc:
             raise BackendError(exc.message) from None
         return str(created["metadata"]["name"])

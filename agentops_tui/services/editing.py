@@ -215,8 +215,9 @@ class EditSession:
         """POST, not apply: creating must fail on an existing object, not take it over."""
         metadata = {k: v for k, v in manifest["metadata"].items() if k != "resourceVersion"}
         body = manifest | {"metadata": metadata}
-        await self.kube.create(self.kind, self.namespace, body, dry_run=True)
-        return await self.kube.create(self.kind, self.namespace, body)
+        manager = FIELD_MANAGER
+        await self.kube.create(self.kind, self.namespace, body, True, manager)
+        return await self.kube.create(self.kind, self.namespace, body, field_manager=manager)
 
     async def _update(self, manifest: Object) -> Object:
         assert self._live is not None

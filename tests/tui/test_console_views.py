@@ -254,6 +254,8 @@ async def test_new_from_a_template_creates_the_object(
         async def created() -> None:
             listing = await agents.list(types.AGENT_RESOURCE, namespace)
             assert len(listing["items"]) == 1
+            managers = {m["manager"] for m in listing["items"][0]["metadata"]["managedFields"]}
+            assert managers == {"agentops-console"}
 
         await eventually(created)
 

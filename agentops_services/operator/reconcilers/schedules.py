@@ -20,6 +20,7 @@ from agentops_services.operator.builders.schedule import (
     schedule_run_manifest,
 )
 from agentops_services.operator.cluster import Cluster
+from agentops_services.operator.names import FIELD_MANAGER
 
 LOG = logging.getLogger("agentops.operator.schedule")
 
@@ -48,7 +49,9 @@ class Scheduler:
         if due is not None:
             manifest = schedule_run_manifest(agent, due)
             try:
-                await cluster.kube.create(AGENT_RUN, namespace, manifest)
+                await cluster.kube.create(
+                    AGENT_RUN, namespace, manifest, field_manager=FIELD_MANAGER
+                )
                 LOG.info("scheduled run %s/%s created", namespace, manifest["metadata"]["name"])
             except KubeError as exc:
                 if not exc.conflict:  # AlreadyExists: made before a restart, nothing to do
