@@ -4,6 +4,10 @@
     "resources.delete" = "ctrl+x"
     theme = "textual-light"
 
+    [services]          # reach services directly instead of by port-forward (see service_access)
+    tempo = "https://tempo.example.com"
+    runtime = "http://{name}.{namespace}.example.com"
+
 A file that cannot be read is reported (file and line) and the defaults are used.
 """
 
@@ -15,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+SERVICE_ROLES = ("runtime", "memory", "tempo")
+
 
 class ConfigError(ValueError):
     """The config file is unusable; the message names the file and the problem."""
@@ -24,6 +30,8 @@ class ConfigError(ValueError):
 class ConsoleConfig:
     keymap: Mapping[str, str] = field(default_factory=dict)
     theme: str | None = None
+    services: Mapping[str, str] = field(default_factory=dict)
+    """Role (runtime, memory, tempo) -> URL; the environment's overrides win."""
 
 
 def config_path(env: Mapping[str, str]) -> Path:
@@ -51,7 +59,15 @@ def load_config(path: Path) -> ConsoleConfig:
     theme = document.get("theme")
     if theme is not None and not isinstance(theme, str):
         raise ConfigError(f"{path}: theme must be a string")
-    return ConsoleConfig(keymap=keymap, theme=theme)
+    services = document.get("services", {})
+    if not isinstance(services, dict) or not all(
+        key in SERVICE_ROLES and isinstance(url, str) for key, url in services.items()
+    ):
+        raise ConfigError(
+            f"{path}: [services] maps {', '.join(SERVICE_ROLES)} to URLs, "
+            'e.g. tempo = "http://127.0.0.1:3200"'
+        )
+    return ConsoleConfig(keymap=keymap, theme=theme, services=services)
 
 
 def default_config() -> tuple[ConsoleConfig, str | None]:

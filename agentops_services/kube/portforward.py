@@ -348,6 +348,10 @@ class PortForward:
             writer.transport.abort()
             if self.on_error is not None:
                 self.on_error(error)
+        except asyncio.CancelledError:
+            # The forward is closing. This task is the stream server's connection callback,
+            # whose cancellation asyncio would log as an error: end quietly instead.
+            writer.transport.abort()
         finally:
             self._connections.discard(task)
             writer.close()

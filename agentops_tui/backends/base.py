@@ -7,17 +7,22 @@ refusal as `BackendError`, which screens turn into a notification.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
+    import httpx
+
     from agentops_tui.services.editing import EditSession
 
 Object = dict[str, Any]
 Listener = Callable[[str, str, Object], None]
 """Called with (kind, event type ADDED/MODIFIED/DELETED, object)."""
 Mode = Literal["cluster", "embedded"]
+Role = Literal["runtime", "memory", "tempo"]
+StatesListener = Callable[[Mapping[str, str]], None]
+"""Called with service label -> how it is reached, whenever one changes."""
 
 
 class BackendError(Exception):
@@ -31,6 +36,32 @@ class Location:
     mode: Mode
     context: str
     namespace: str
+
+
+@dataclass(frozen=True)
+class ServiceRef:
+    """A platform Service: what it is for, its name and its port."""
+
+    role: Role
+    name: str
+    port: int
+
+    @classmethod
+    def runtime(cls, agent: str) -> ServiceRef:
+        """The Service the operator makes for a daemon Agent (same name, port 4096)."""
+        return cls("runtime", agent, 4096)
+
+    @classmethod
+    def memory(cls) -> ServiceRef:
+        return cls("memory", "agentops-memory", 7437)
+
+    @classmethod
+    def tempo(cls) -> ServiceRef:
+        return cls("tempo", "tempo", 3200)
+
+    @property
+    def label(self) -> str:
+        return self.role if self.role != "runtime" else f"runtime/{self.name}"
 
 
 class Backend(Protocol):
@@ -64,3 +95,11 @@ class Backend(Protocol):
 
     def create(self, kind: str) -> EditSession:
         """An editing session whose save creates a new object from the kind's template."""
+
+    async def service(self, ref: ServiceRef) -> httpx.AsyncClient:
+        """An HTTP client whose base URL reaches a platform service (opened on first use and
+        kept); BackendError when there is no way to it."""
+
+    def listen_services(self, listener: StatesListener) -> Callable[[], None]:
+        """Follow how each opened service is reached (for the footer); the listener is called
+        at once with the current states."""

@@ -4,13 +4,24 @@ console's kinds in one namespace, and writes through the generic REST client."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
+
+import httpx
 
 from agentops_services.kube.informer import Informer
 from agentops_services.kube.resources import AGENT_RUN, SELF_SUBJECT_ACCESS_REVIEW
 from agentops_services.kube.rest import Kube, KubeError
-from agentops_tui.backends.base import BackendError, Listener, Location, Object
+from agentops_tui.backends.base import (
+    BackendError,
+    Listener,
+    Location,
+    Object,
+    ServiceRef,
+    StatesListener,
+)
 from agentops_tui.backends.catalog import KINDS_SHOWN, ResourceKind, by_kind
+from agentops_tui.backends.service_access import ServiceAccess
 from agentops_tui.services.editing import FIELD_MANAGER, EditSession
 
 VERBS = ("create", "update", "delete")
@@ -19,7 +30,13 @@ VERBS = ("create", "update", "delete")
 
 class ClusterBackend:
     def __init__(
-        self, kube: Kube, context: str, namespace: str, *, owns_client: bool = False
+        self,
+        kube: Kube,
+        context: str,
+        namespace: str,
+        *,
+        owns_client: bool = False,
+        services: Mapping[str, str] | None = None,
     ) -> None:
         self.kube = kube
         self.owns_client = owns_client
@@ -28,6 +45,18 @@ class ClusterBackend:
         self._listeners: list[Listener] = []
         self._informers = self._follow(namespace)
         self._allowed: dict[tuple[str, str], bool] = {}
+        self._services_config = dict(services or {})
+        self._service_listeners: list[StatesListener] = []
+        self._services = self._access(namespace)
+
+    def _access(self, namespace: str) -> ServiceAccess:
+        access = ServiceAccess(self.kube, namespace, env=os.environ, config=self._services_config)
+        access.listen(self._announce_services)
+        return access
+
+    def _announce_services(self, states: Mapping[str, str]) -> None:
+        for listener in list(self._service_listeners):
+            listener(states)
 
     def _follow(self, namespace: str) -> dict[str, Informer]:
         """Informers for the console's kinds: namespaced ones in `namespace`."""
@@ -81,6 +110,7 @@ class ClusterBackend:
     async def stop(self) -> None:
         for informer in self._informers.values():
             await informer.stop()
+        await self._services.close()
         if self.owns_client:
             await self.kube.api.close()
 
@@ -88,8 +118,11 @@ class ClusterBackend:
         """Follow another namespace (`:ns NAME`); returns once its objects are listed."""
         for informer in self._informers.values():
             await informer.stop()
+        await self._services.close()
+        self._announce_services({})
         self.location = Location("cluster", self.location.context, namespace)
         self._informers = self._follow(namespace)
+        self._services = self._access(namespace)
         self._allowed.clear()
         await self.start()
 
@@ -101,6 +134,14 @@ class ClusterBackend:
     def listen(self, listener: Listener) -> Callable[[], None]:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
+
+    async def service(self, ref: ServiceRef) -> httpx.AsyncClient:
+        return await self._services.client(ref)
+
+    def listen_services(self, listener: StatesListener) -> Callable[[], None]:
+        self._service_listeners.append(listener)
+        listener(self._services.states)
+        return lambda: self._service_listeners.remove(listener)
 
     async def delete(self, kind: str, name: str) -> None:
         try:

@@ -15,12 +15,16 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from agentops_tui.backends.base import Backend, Object
+from agentops_tui.backends.base import Backend, BackendError, Object, ServiceRef
 from agentops_tui.backends.catalog import ResourceKind
 from agentops_tui.backends.columns import age
+from agentops_tui.services.runtime_status import STATE_STYLES, fetch_status, status_lines
 from agentops_tui.widgets.location_bar import LocationBar
+from agentops_tui.widgets.service_status import ServiceStatus
 
 REFRESH_DELAY = 0.25
+RUNTIME_REFRESH = 5.0
+"""Seconds between asking the open daemon Agent's runtime how it is doing."""
 PROBLEM_CONDITIONS = frozenset({"SecurityPolicyViolations"})
 """Conditions that are good when False."""
 
@@ -52,6 +56,13 @@ def events_table(events: list[Object], now: datetime) -> Table:
             str(event.get("message", "")),
             age(event.get("lastTimestamp") or event.get("eventTime"), now),
         )
+    return table
+
+
+def runtime_table(rows: list[tuple[str, str]]) -> Table:
+    table = Table(show_header=False, box=None)
+    for label, value in rows:
+        table.add_row(label, Text(value, style=STATE_STYLES.get(value, "")))
     return table
 
 
@@ -119,11 +130,39 @@ class DetailScreen(Screen[None]):
             yield Static(id="events")
             yield Static("Related", classes="section")
             yield Static(id="related")
+            if self.is_daemon:
+                yield Static("Runtime", classes="section")
+                yield Static(Text("asking…", style="dim"), id="runtime")
+        yield ServiceStatus(self.backend)
         yield Footer()
+
+    @property
+    def is_daemon(self) -> bool:
+        return self.kind.kind == "Agent" and (self.obj.get("spec") or {}).get("mode") == "daemon"
 
     def on_mount(self) -> None:
         self._unlisten = self.backend.listen(self._changed)
         self.show()
+        if self.is_daemon:
+            self._ask_again()
+            self.set_interval(RUNTIME_REFRESH, self._ask_again)
+
+    def _ask_again(self) -> None:
+        self.run_worker(self.ask_runtime(), group="runtime", exclusive=True)
+
+    async def ask_runtime(self) -> None:
+        """The runtime's own view (state, model, context use), through whatever route the
+        backend has to it."""
+        try:
+            http = await self.backend.service(ServiceRef.runtime(self.name_))
+            answer = await fetch_status(http)
+        except BackendError as exc:
+            answer = str(exc)
+        widget = self.query_one("#runtime", Static)
+        if isinstance(answer, str):
+            widget.update(Text(answer, style="yellow"))
+        else:
+            widget.update(runtime_table(status_lines(answer)))
 
     def on_unmount(self) -> None:
         if self._unlisten is not None:

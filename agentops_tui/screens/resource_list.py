@@ -27,12 +27,15 @@ from agentops_tui.screens.yaml_view import YamlScreen
 from agentops_tui.widgets.command_line import CommandLine
 from agentops_tui.widgets.filter_bar import FilterBar, RowFilter
 from agentops_tui.widgets.location_bar import LocationBar
+from agentops_tui.widgets.service_status import ServiceStatus
 
 WRITES = frozenset({"delete", "edit", "new", "run"})
 """Actions hidden with --readonly, where RBAC forbids them, and (but for delete) on kinds the
 console does not own."""
 ACTION_VERBS = {"delete": "delete", "edit": "update", "new": "create"}
 FAILED_MARK = "✗"
+PENDING_MARKS = {"permission": "!", "question": "?"}
+"""The Agent waits for a person: permission to run a tool, or answers to questions."""
 FOLLOW_INTERVAL = 0.25
 """Seconds between applying changes to the rows: often enough to look live, rarely enough
 that a thousand busy objects leave the keyboard responsive."""
@@ -47,6 +50,7 @@ PHASE_STYLES = {
     "Unknown": "yellow",
     "Failed": "bold red",
     FAILED_MARK: "bold red",
+    **dict.fromkeys(PENDING_MARKS.values(), "bold magenta"),
     "False": "red",
 }
 """Colours by the values phase and Ready columns take."""
@@ -112,6 +116,7 @@ class ResourceListScreen(Screen[None]):
         yield table
         yield FilterBar()
         yield CommandLine()
+        yield ServiceStatus(self.backend)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -210,6 +215,11 @@ class ResourceListScreen(Screen[None]):
         ]
 
     def _mark(self, agent: Object) -> str:
+        """! when the agent waits for permission, ? when it waits for answers, else ✗ when its
+        newest run failed: a person can unblock a waiting agent now, a failure keeps."""
+        pending = (agent.get("status") or {}).get("pendingInput") or {}
+        if pending.get("kind") in PENDING_MARKS:
+            return PENDING_MARKS[pending["kind"]]
         phase = self._newest_runs.get(agent["metadata"]["name"], ("", "", ""))[2]
         return FAILED_MARK if phase == "Failed" else ""
 
