@@ -31,10 +31,12 @@ from agentops_services.runtime.gates import Gates
 from agentops_services.runtime.loop import AgentLoop, SteerQueue, TurnFailedError, TurnOutcome
 from agentops_services.runtime.mcp_client import McpTools
 from agentops_services.runtime.memory_client import MemoryIntegration
+from agentops_services.runtime.pending_input import PendingInputPublisher
 from agentops_services.runtime.prompt import resource_context, system_parts
 from agentops_services.runtime.providers.base import genai_provider_name
 from agentops_services.runtime.run_status import RunStatusPublisher
 from agentops_services.runtime.runs import RunBook
+from agentops_services.runtime.status_writer import StatusWriter
 from agentops_services.runtime.working_memory import CheckpointFile, WorkingMemory
 from agentops_services.telemetry import cap, extract_context, span, trace_id_hex
 
@@ -105,8 +107,9 @@ class Agent:
     gates: Gates = field(default_factory=Gates)
     long_term: MemoryIntegration | None = None
     mcp: McpTools | None = None
-    run_status: RunStatusPublisher | None = None
-    """Writes finished AgentRuns' status to the cluster (daemons with API access)."""
+    status_writer: StatusWriter | None = None
+    """Writes finished AgentRuns' status and the Agent's status.pendingInput to the cluster
+    (daemons with API access)."""
     current: RunningTurn | None = None
     total_steps: int = 0
     trace_id: str | None = None
@@ -126,9 +129,10 @@ class Agent:
             self.memory.session_id = await self.long_term.start(self.memory.session_id)
         if self.mcp is not None:
             await self.mcp.start()
-        if self.run_status is not None:
-            await self.run_status.start()
-            self.runs.listen(self.run_status)
+        if self.status_writer is not None:
+            await self.status_writer.start()
+            self.runs.listen(RunStatusPublisher(self.status_writer, self.namespace))
+            self.gates.listen(PendingInputPublisher(self.status_writer, self.namespace, self.name))
 
     @property
     def state(self) -> AgentState:
@@ -183,9 +187,9 @@ class Agent:
         if long_term is not None:
             await long_term.end(self.memory.messages)
             await long_term.client.aclose()
-        run_status, self.run_status = self.run_status, None
-        if run_status is not None:
-            await run_status.aclose()
+        status_writer, self.status_writer = self.status_writer, None
+        if status_writer is not None:
+            await status_writer.aclose()
 
     def status(self) -> StatusResponse:
         return StatusResponse(

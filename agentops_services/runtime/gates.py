@@ -3,7 +3,8 @@
 A request is announced as an event (`permission_asked`, `question_asked`), answered over HTTP by
 any attached console, and its outcome announced too (`permission_replied`, `question_replied`),
 so every console watching the agent sees the card close. A request nobody answers in time is
-refused; an aborted turn withdraws its requests.
+refused; an aborted turn withdraws its requests. Whoever listens to the Gates (the Agent's
+status.pendingInput) learns of the oldest request still waiting whenever one opens or closes.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, Field
@@ -25,6 +27,11 @@ from agentops_services.api.fep import (
     Question,
     QuestionAsked,
     QuestionReplied,
+)
+from agentops_services.api.v1alpha1.agent import (
+    PENDING_SUMMARY_CHARS,
+    PendingInput,
+    PendingInputKind,
 )
 from agentops_services.runtime.tooling import ToolContext, ToolOutcome, TypedTool
 
@@ -43,28 +50,54 @@ class TooManyPendingError(RuntimeError):
     pass
 
 
+def summary(text: str) -> str:
+    """`text` cut to what status.pendingInput.summary holds."""
+    if len(text) <= PENDING_SUMMARY_CHARS:
+        return text
+    return text[: PENDING_SUMMARY_CHARS - 1] + "…"
+
+
 @dataclass
 class Pending(Generic[T]):
-    """Open requests by id, each answered at most once."""
+    """Open requests by id, each answered at most once, with what each is about (in the order
+    they were opened) for those who show that the agent waits."""
 
-    _waiting: dict[str, asyncio.Future[T]] = field(default_factory=dict)
+    kind: PendingInputKind
+    _waiting: dict[str, tuple[asyncio.Future[T], PendingInput]] = field(default_factory=dict)
+    on_change: Callable[[], None] = lambda: None
+    """Called after a request opened or closed."""
 
-    def open(self) -> tuple[str, asyncio.Future[T]]:
+    def open(self, about: str) -> tuple[str, asyncio.Future[T]]:
+        """A new request; `about` is its summary (a tool name or a question, no arguments)."""
         if len(self._waiting) >= MAX_PENDING:
             raise TooManyPendingError(f"more than {MAX_PENDING} requests wait for a reply")
         request_id = str(uuid.uuid4())
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._waiting[request_id] = future
+        self._waiting[request_id] = (
+            future,
+            PendingInput(
+                kind=self.kind,
+                since=datetime.now(UTC),
+                request_id=request_id,
+                summary=summary(about),
+            ),
+        )
+        self.on_change()
         return request_id, future
 
     def close(self, request_id: str) -> None:
-        self._waiting.pop(request_id, None)
+        if self._waiting.pop(request_id, None) is not None:
+            self.on_change()
 
     def answer(self, request_id: str, value: T) -> None:
-        future = self._waiting.pop(request_id, None)
-        if future is None or future.done():
+        future, _ = self._waiting.get(request_id, (None, None))
+        if future is None or future.done():  # done: timed out or aborted, not yet closed
             raise UnknownRequestError(request_id)
         future.set_result(value)
+        self.close(request_id)
+
+    def oldest(self) -> PendingInput | None:
+        return next((about for _, about in self._waiting.values()), None)
 
 
 @dataclass(frozen=True)
@@ -76,12 +109,13 @@ class Asked(Generic[T]):
 
 async def _ask(
     pending: Pending[T],
+    about: str,
     context: ToolContext,
     announce: Callable[[str], FepEventBase],
     timeout: float,
 ) -> Asked[T]:
     """Open a request, announce it, wait for the reply (None when nobody answered in time)."""
-    request_id, future = pending.open()
+    request_id, future = pending.open(about)
     context.emit(announce(request_id))
     context.set_waiting(True)
     try:
@@ -102,7 +136,7 @@ class PermissionGate:
     timeout: float = PERMISSION_TIMEOUT
     always: set[str] = field(default_factory=set)
     """Tools the person allowed for the rest of the process's life."""
-    pending: Pending[str] = field(default_factory=Pending)
+    pending: Pending[str] = field(default_factory=lambda: Pending("permission"))
 
     def gated(self, tool_name: str) -> bool:
         return tool_name in self.tools and tool_name not in self.always
@@ -110,6 +144,7 @@ class PermissionGate:
     async def check(self, call: ToolCallPart, context: ToolContext) -> str | None:
         asked = await _ask(
             self.pending,
+            call.tool_name,
             context,
             lambda request_id: PermissionAsked(
                 id=request_id,
@@ -156,11 +191,12 @@ class QuestionTool(TypedTool[QuestionArguments]):
     arguments: ClassVar[type[BaseModel]] = QuestionArguments
     ui: ClassVar[str | None] = "question"
     timeout: float = QUESTION_TIMEOUT
-    pending: Pending[list[list[str]]] = field(default_factory=Pending)
+    pending: Pending[list[list[str]]] = field(default_factory=lambda: Pending("question"))
 
     async def call(self, arguments: QuestionArguments, context: ToolContext) -> ToolOutcome:
         asked = await _ask(
             self.pending,
+            arguments.questions[0].question,
             context,
             lambda request_id: QuestionAsked(
                 id=request_id, session_id=context.session_id, questions=arguments.questions
@@ -193,3 +229,19 @@ class Gates:
         if self.question is None:
             raise UnknownRequestError(request_id)
         self.question.reply(request_id, answers)
+
+    def _pendings(self) -> list[Pending[str] | Pending[list[list[str]]]]:
+        return [gate.pending for gate in (self.permission, self.question) if gate is not None]
+
+    def oldest(self) -> PendingInput | None:
+        """The request waiting longest for a person, permission or question."""
+        heads = [head for p in self._pendings() if (head := p.oldest()) is not None]
+        return min(heads, key=lambda head: head.since, default=None)
+
+    def listen(self, listener: Callable[[PendingInput | None], None]) -> None:
+        """Tell `listener` the oldest waiting request now (None: a runtime starts with nothing
+        waiting, which clears what a crashed predecessor left) and whenever one opens or
+        closes. One listener: it replaces the previous one."""
+        for pending in self._pendings():
+            pending.on_change = lambda: listener(self.oldest())
+        listener(self.oldest())

@@ -21,8 +21,8 @@ from agentops_services.runtime.memory_client import MemoryClient, MemoryIntegrat
 from agentops_services.runtime.prompt import resources_block
 from agentops_services.runtime.providers.http import HttpSettings
 from agentops_services.runtime.providers.registry import ProviderSet
-from agentops_services.runtime.run_status import RunStatusPublisher
 from agentops_services.runtime.settings import RuntimeSettings
+from agentops_services.runtime.status_writer import StatusWriter
 from agentops_services.runtime.tooling import Tool, ToolRegistry
 from agentops_services.runtime.tools.builtin import builtin_tools
 from agentops_services.runtime.tools.memory import memory_tools
@@ -168,15 +168,16 @@ def build_agent(
         gates=gates,
         long_term=memory,
         mcp=mcp,
-        run_status=_run_status(settings, env) if daemon else None,
+        status_writer=_status_writer(env) if daemon else None,
     )
     return agent, providers
 
 
-def _run_status(settings: RuntimeSettings, env: Mapping[str, str]) -> RunStatusPublisher | None:
+def _status_writer(env: Mapping[str, str]) -> StatusWriter | None:
     """A daemon with API access (in a pod: its service account; elsewhere AGENT_KUBECONFIG)
-    writes its AgentRuns' status; without it, runs are only visible at GET /runs/{name}."""
+    writes its AgentRuns' status and whether it waits for a person; without it, both are only
+    visible at GET /runs/{name} and GET /status."""
     kubeconfig = env.get("AGENT_KUBECONFIG") or None
     if kubeconfig is None and not env.get("KUBERNETES_SERVICE_HOST"):
         return None
-    return RunStatusPublisher(settings.namespace, kubeconfig)
+    return StatusWriter(kubeconfig)

@@ -19,7 +19,8 @@ class Column:
 
 NAME = Column("Name", ".metadata.name")
 ATTENTION = Column("!", "", "attention")
-"""Agents only: ✗ when the Agent's newest run failed (the screen fills it from AgentRuns)."""
+"""Agents only: what needs a person, from the Agent's status.pendingInput (written by its
+runtime) and its newest AgentRun; the screen's `_mark` says which sign wins."""
 AGE = Column("Age", ".metadata.creationTimestamp", "date")
 
 

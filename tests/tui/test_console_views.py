@@ -5,6 +5,7 @@ read-only mode."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -440,3 +441,36 @@ async def test_an_agent_whose_newest_run_failed_is_marked(
             assert str(table.get_row("triage")[0]) == ""
 
         await eventually(cleared)
+
+
+async def test_an_agent_waiting_for_a_person_is_marked_above_a_failed_run(
+    kube: client.ApiClient, namespace: str, agents: Kube
+) -> None:
+    """The mark follows status.pendingInput (written by the runtime) from the Agent watch: ! for
+    permission, ? for a question, and a failed newest run shows again once nothing waits."""
+    app = await console(kube, namespace)
+    async with app.run_test(size=SIZE):
+        await listed(app)
+        table = app.screen.query_one(DataTable)
+        await create(agents, namespace, agent_run("triage-1", "triage"))
+        await agents.patch(types.AGENT_RUN, namespace, "triage-1",
+                           {"status": {"phase": "Failed"}}, subresource="status")  # fmt: skip
+
+        def mark(expected: str, style: str) -> Callable[[], Awaitable[None]]:
+            async def shown() -> None:
+                cell = table.get_row("triage")[0]
+                assert (str(cell), cell.style) == (expected, style)
+                assert str(table.get_row("reviewer")[0]) == ""
+
+            return shown
+
+        await eventually(mark("✗", "bold red"))
+        for kind, expected in (("permission", "!"), ("question", "?")):
+            pending = {"kind": kind, "since": "2025-05-01T12:00:00Z", "requestID": "r-1",
+                       "summary": "bash"}  # fmt: skip
+            await agents.patch(types.AGENT, namespace, "triage",
+                               {"status": {"pendingInput": pending}}, subresource="status")  # fmt: skip
+            await eventually(mark(expected, "bold magenta"))
+        await agents.patch(types.AGENT, namespace, "triage", {"status": {"pendingInput": None}},
+                           subresource="status")  # fmt: skip
+        await eventually(mark("✗", "bold red"))

@@ -355,6 +355,25 @@ class AgentSpec(ApiModel):
 
 
 AgentPhase = Literal["Pending", "Running", "Ready", "Failed"]
+PendingInputKind = Literal["permission", "question"]
+PENDING_SUMMARY_CHARS = 128
+
+
+class PendingInput(ApiModel):
+    """A request of the daemon's runtime that waits for a person. The runtime writes it itself,
+    so consoles learn that an agent waits from the watch they already hold instead of polling
+    every agent; it names the request, never the tool's arguments (they may hold secrets)."""
+
+    kind: PendingInputKind
+    """permission (a gated tool waits to run) or question (the question tool waits for
+    answers)."""
+    since: Time
+    """When the request was made."""
+    request_id: str = Field(alias="requestID", min_length=1, max_length=64)
+    """Answered at the runtime's POST /permission/{requestID}/reply or
+    /question/{requestID}/reply."""
+    summary: str = Field("", max_length=PENDING_SUMMARY_CHARS)
+    """The gated tool's name, or the first question (truncated)."""
 
 
 class AgentStatus(ConditionedStatus):
@@ -372,6 +391,9 @@ class AgentStatus(ConditionedStatus):
     """Model the runtime is configured with."""
     last_schedule_time: Time | None = None
     """Fire time of the newest AgentRun created by spec.schedule; the schedule resumes here."""
+    pending_input: PendingInput | None = None
+    """The oldest request of the runtime still waiting for a person (permission to run a tool,
+    answers to questions); absent when none waits. Written by the runtime, not the operator."""
 
 
 class Agent(Resource):

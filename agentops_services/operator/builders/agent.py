@@ -47,6 +47,21 @@ AGENT_ROLE_RULES: list[dict[str, Any]] = [
 get_agent_run, list_task_agents), record its outcome (run_finish) and read resource briefs."""
 
 
+def _own_status_rules(agent: Agent) -> list[dict[str, Any]]:
+    """A daemon patches its own Agent's status (pendingInput: it waits for a person), and no
+    other Agent's; a task runtime asks nobody (its gates are daemon-only) and gets no rule."""
+    if agent.spec.mode != "daemon":
+        return []
+    return [
+        {
+            "apiGroups": [names.GROUP],
+            "resources": ["agents/status"],
+            "resourceNames": [agent.name],
+            "verbs": ["patch"],
+        }
+    ]
+
+
 def runtime_selector(agent: Agent) -> dict[str, str]:
     """Labels selecting the agent's runtime pods (Deployment, Service, NetworkPolicy)."""
     return {names.L_AGENT: agent.name, names.L_COMP: "runtime"}
@@ -104,7 +119,12 @@ def build_rbac(agent: Agent) -> list[dict[str, Any]]:
     rbac_api = "rbac.authorization.k8s.io/v1"
     return [
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta()},
-        {"apiVersion": rbac_api, "kind": "Role", "metadata": meta(), "rules": AGENT_ROLE_RULES},
+        {
+            "apiVersion": rbac_api,
+            "kind": "Role",
+            "metadata": meta(),
+            "rules": AGENT_ROLE_RULES + _own_status_rules(agent),
+        },
         {
             "apiVersion": rbac_api,
             "kind": "RoleBinding",
