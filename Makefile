@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test testenv lint typecheck unit crds format clean
+.PHONY: run test testenv screenshots lint typecheck unit crds format clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ testenv: $(STAMP)
 	else \
 		echo "testenv: no Go toolchain here: the kube tests will be skipped"; \
 	fi
+
+## screenshots: SVG and PNG pictures of the console's main views in screenshots/ (the real app,
+## headless, on a real control plane with sample objects; about 25 s once testenv is built)
+screenshots: testenv
+	$(BIN)/python -m tools.screenshots
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

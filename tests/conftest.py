@@ -84,11 +84,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def control_plane() -> Iterator[ControlPlane]:
     """The run's control plane, with crds/ installed and Established."""
     with ControlPlane() as plane:
-        asyncio.run(_install_crds(plane.kubeconfig))
+        asyncio.run(install_crds(plane.kubeconfig))
         yield plane
 
 
-async def _install_crds(kubeconfig: Path) -> None:
+async def install_crds(kubeconfig: Path) -> None:
+    """Install crds/ and wait until they are Established (tools/screenshots.py does it too)."""
     async with await api_client(kubeconfig) as api:
         await apply_crds(api, all_crds().values())
 
