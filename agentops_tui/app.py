@@ -39,16 +39,20 @@ class AgentOpsApp(App[None]):
 
     def __init__(
         self,
-        connect: Callable[[], Awaitable[Backend]],
+        connect: Callable[[str | None], Awaitable[Backend]],
         config: ConsoleConfig | None = None,
         *,
         readonly: bool = False,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         where: str = "the cluster",
+        contexts: Callable[[], list[str]] = list,
     ) -> None:
         super().__init__()
         self.where = where
         self.connect = connect
+        """Makes the backend for a context (None: the one the console was started with)."""
+        self.contexts = contexts
+        """The contexts `:ctx` offers (the kubeconfig's)."""
         self.config = config or ConsoleConfig()
         self.readonly = readonly
         self.clock = clock
@@ -65,7 +69,7 @@ class AgentOpsApp(App[None]):
     async def _start(self) -> None:
         await asyncio.to_thread(_load_views)
         try:
-            self.backend = await self.connect()
+            self.backend = await self.connect(None)
             await self.backend.start()
         except Exception as exc:  # shown, not raised: the user must read it
             screen = self.screen
@@ -121,6 +125,9 @@ class AgentOpsApp(App[None]):
         if verb in ("ns", "namespace") and argument.strip():
             await self.use_namespace(argument.strip())
             return
+        if verb in ("ctx", "context", "contexts"):
+            await self.choose_context(argument.strip() or None)
+            return
         if not self.open_view(event.command):
             self.notify(
                 f"unknown command {event.command!r}: try ag, ar, ch, prov", severity="error"
@@ -142,6 +149,39 @@ class AgentOpsApp(App[None]):
             self.pop_screen()
         self.switch_screen(self._view(HOME))
         self.notify(f"Namespace {namespace}")
+
+    async def choose_context(self, name: str | None) -> None:
+        """`:ctx NAME` switches; `:ctx` alone offers the kubeconfig's contexts."""
+        if name is not None:
+            await self.use_context(name)
+            return
+        from agentops_tui.screens.context_picker import ContextPicker  # noqa: PLC0415
+
+        async def chosen(picked: str | None) -> None:
+            if picked is not None and picked != self.backend.location.context:
+                await self.use_context(picked)
+
+        self.push_screen(ContextPicker(self.contexts(), self.backend.location.context), chosen)
+
+    async def use_context(self, name: str) -> None:
+        """Connect to another context (its own namespace), back at the home view; on failure
+        the current connection stays."""
+        known = self.contexts()
+        if known and name not in known:
+            self.notify(f"No context {name!r} in the kubeconfig", severity="error")
+            return
+        try:
+            backend = await self.connect(name)
+            await backend.start()
+        except Exception as exc:  # a user's choice: say why, keep working where we were
+            self.notify(f"Cannot use context {name}: {exc}", severity="error")
+            return
+        previous, self.backend = self.backend, backend
+        await previous.stop()
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        self.switch_screen(self._view(HOME))
+        self.notify(f"Context {name}, namespace {backend.location.namespace}")
 
     def show_object(self, kind: str, name: str) -> None:
         """The detail view of one object, over its kind's list."""

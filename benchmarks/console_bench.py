@@ -43,7 +43,7 @@ CHILD = """
 import sys, time
 from agentops_tui.app import AgentOpsApp
 
-async def connect():
+async def connect(_context=None):
     from agentops_services.kube.client import api_client
     from agentops_services.kube.rest import Kube
     from agentops_tui.backends.cluster import ClusterBackend
@@ -148,7 +148,7 @@ async def key_latency(kubeconfig: Path, count: int, presses: int, rate: float) -
     async with await api_client(kubeconfig) as api:
         kube = Kube(api)
 
-        async def connect() -> ClusterBackend:
+        async def connect(_context: str | None = None) -> ClusterBackend:
             return ClusterBackend(kube, "bench", NAMESPACE)
 
         async def churn(stop: asyncio.Event) -> None:

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import sys
+from collections.abc import Mapping
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import Any
@@ -53,18 +54,31 @@ async def _reachable(args: argparse.Namespace) -> tuple[str, str]:
     return context, args.namespace or namespace
 
 
-def _connector(args: argparse.Namespace, context: str, namespace: str) -> Any:
-    """Makes the cluster backend inside the console's own event loop."""
+def _connector(
+    args: argparse.Namespace, context: str, namespace: str, services: Mapping[str, str]
+) -> Any:
+    """Makes the cluster backend inside the console's own event loop: for the context the
+    console started with (None), or another one `:ctx` picked (in that context's namespace)."""
 
-    async def connect() -> Any:
+    async def connect(other: str | None) -> Any:
         from agentops_services.kube.client import api_client  # noqa: PLC0415
         from agentops_services.kube.rest import Kube  # noqa: PLC0415
         from agentops_tui.backends.cluster import ClusterBackend  # noqa: PLC0415
 
-        api = await api_client(args.kubeconfig, args.context)
-        return ClusterBackend(Kube(api), context, namespace, owns_client=True)
+        name, where = (context, namespace) if other is None else _current(args.kubeconfig, other)
+        api = await api_client(args.kubeconfig, name)
+        return ClusterBackend(Kube(api), name, where, owns_client=True, services=services)
 
     return connect
+
+
+def _contexts(args: argparse.Namespace) -> Any:
+    def names() -> list[str]:
+        from kubernetes_asyncio.config import list_kube_config_contexts  # noqa: PLC0415
+
+        return [c["name"] for c in list_kube_config_contexts(args.kubeconfig)[0]]
+
+    return names
 
 
 LOG_BYTES = 1_000_000
@@ -101,7 +115,12 @@ def run(args: argparse.Namespace) -> int:
         return 2
     _log_to_file()
     config, problem = default_config()
-    app = AgentOpsApp(_connector(args, context, namespace), config, readonly=args.readonly)
+    app = AgentOpsApp(
+        _connector(args, context, namespace, config.services),
+        config,
+        readonly=args.readonly,
+        contexts=_contexts(args),
+    )
     if problem:
         app.call_later(app.notify, problem, severity="warning")
     app.run()

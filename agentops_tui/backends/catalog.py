@@ -71,6 +71,17 @@ KINDS_SHOWN: tuple[ResourceKind, ...] = (
         ours=False,
     ),
     ResourceKind(
+        types.DEPLOYMENT,
+        ("deployments", "deployment", "deploy"),
+        (
+            NAME,
+            Column("Ready", ".status.readyReplicas"),
+            Column("Available", ".status.availableReplicas"),
+            AGE,
+        ),
+        ours=False,
+    ),
+    ResourceKind(
         types.JOB,
         ("jobs", "job"),
         (NAME, Column("Succeeded", ".status.succeeded"), Column("Failed", ".status.failed"), AGE),

@@ -1,11 +1,11 @@
-"""Enter on a row: the object's conditions, its Events and what it is related to (an Agent's
-runs, tools, provider and workload; a run's Job), kept current as they change."""
+"""Enter on a row: the object's conditions, Events and related objects (enter on one opens
+it), and for a daemon Agent what its runtime says about itself."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.table import Table
 from rich.text import Text
@@ -13,50 +13,21 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, OptionList, Static
 
 from agentops_tui.backends.base import Backend, BackendError, Object, ServiceRef
 from agentops_tui.backends.catalog import ResourceKind
-from agentops_tui.backends.columns import age
+from agentops_tui.screens.logs import open_logs
 from agentops_tui.services.runtime_status import STATE_STYLES, fetch_status, status_lines
 from agentops_tui.widgets.location_bar import LocationBar
+from agentops_tui.widgets.object_detail import ObjectDetail
 from agentops_tui.widgets.service_status import ServiceStatus
 
-REFRESH_DELAY = 0.25
+if TYPE_CHECKING:
+    from agentops_tui.app import AgentOpsApp
+
 RUNTIME_REFRESH = 5.0
 """Seconds between asking the open daemon Agent's runtime how it is doing."""
-PROBLEM_CONDITIONS = frozenset({"SecurityPolicyViolations"})
-"""Conditions that are good when False."""
-
-
-def conditions_table(obj: Object, now: datetime) -> Table:
-    table = Table("Type", "Status", "Reason", "Message", "Since", expand=True, box=None)
-    for c in (obj.get("status") or {}).get("conditions") or []:
-        good = c.get("status") == (
-            "False" if c.get("type") == "SecurityPolicyViolations" else "True"
-        )
-        status = Text(str(c.get("status", "")), style="green" if good else "red")
-        table.add_row(
-            str(c.get("type", "")),
-            status,
-            str(c.get("reason", "")),
-            str(c.get("message", "")),
-            age(c.get("lastTransitionTime"), now),
-        )
-    return table
-
-
-def events_table(events: list[Object], now: datetime) -> Table:
-    table = Table("Type", "Reason", "Message", "Age", expand=True, box=None)
-    for event in sorted(events, key=lambda e: e.get("lastTimestamp") or "", reverse=True):
-        style = "yellow" if event.get("type") == "Warning" else ""
-        table.add_row(
-            Text(str(event.get("type", "")), style=style),
-            str(event.get("reason", "")),
-            str(event.get("message", "")),
-            age(event.get("lastTimestamp") or event.get("eventTime"), now),
-        )
-    return table
 
 
 def runtime_table(rows: list[tuple[str, str]]) -> Table:
@@ -66,39 +37,13 @@ def runtime_table(rows: list[tuple[str, str]]) -> Table:
     return table
 
 
-def related(backend: Backend, kind: str, obj: Object) -> list[str]:
-    """One line per related object: what the detail view links this one to."""
-    name = obj["metadata"]["name"]
-    spec = obj.get("spec") or {}
-    lines: list[str] = []
-    if kind == "Agent":
-        runs = [
-            r for r in backend.items("AgentRun") if (r.get("spec") or {}).get("agentRef") == name
-        ]
-        for run in runs[-10:]:
-            phase = (run.get("status") or {}).get("phase", "")
-            lines.append(f"AgentRun {run['metadata']['name']}  {phase}".rstrip())
-        lines += [f"AgentTool {t.get('name')}" for t in spec.get("tools") or []]
-        lines += [f"Provider {p.get('name')}" for p in spec.get("providerRefs") or []]
-        lines += [f"AgentResource {r.get('name')}" for r in spec.get("resourceBindings") or []]
-        workload = "Deployment" if spec.get("mode") == "daemon" else "Jobs (one per run)"
-        lines.append(f"{workload} {name if spec.get('mode') == 'daemon' else ''}".rstrip())
-    elif kind == "AgentRun":
-        status = obj.get("status") or {}
-        lines.append(f"Agent {spec.get('agentRef')}")
-        if status.get("jobName"):
-            lines.append(f"Job {status['jobName']}")
-        if status.get("traceID"):
-            lines.append(f"Trace {status['traceID']}")
-    return lines
-
-
 class DetailScreen(Screen[None]):
     DEFAULT_CSS = """
     DetailScreen .section { text-style: bold; margin-top: 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", id="detail.back"),
+        Binding("l", "logs", "Logs", id="detail.logs"),
     ]
 
     def __init__(
@@ -113,23 +58,19 @@ class DetailScreen(Screen[None]):
         self.kind = kind
         self.obj = obj
         self.clock = clock
-        self._unlisten: Callable[[], None] | None = None
-        self._pending = False
-        self.related_lines: list[str] = []
 
     @property
     def name_(self) -> str:
         return str(self.obj["metadata"]["name"])
 
+    @property
+    def related_lines(self) -> list[str]:
+        return [str(item) for item in self.query_one(ObjectDetail).related]
+
     def compose(self) -> ComposeResult:
         yield LocationBar(self.backend.location, (self.kind.title, self.name_))
         with VerticalScroll():
-            yield Static("Conditions", classes="section")
-            yield Static(id="conditions")
-            yield Static("Events", classes="section")
-            yield Static(id="events")
-            yield Static("Related", classes="section")
-            yield Static(id="related")
+            yield ObjectDetail(self.backend, self.kind.kind, self.obj, self.clock, navigable=True)
             if self.is_daemon:
                 yield Static("Runtime", classes="section")
                 yield Static(Text("asking…", style="dim"), id="runtime")
@@ -141,8 +82,6 @@ class DetailScreen(Screen[None]):
         return self.kind.kind == "Agent" and (self.obj.get("spec") or {}).get("mode") == "daemon"
 
     def on_mount(self) -> None:
-        self._unlisten = self.backend.listen(self._changed)
-        self.show()
         if self.is_daemon:
             self._ask_again()
             self.set_interval(RUNTIME_REFRESH, self._ask_again)
@@ -164,31 +103,12 @@ class DetailScreen(Screen[None]):
         else:
             widget.update(runtime_table(status_lines(answer)))
 
-    def on_unmount(self) -> None:
-        if self._unlisten is not None:
-            self._unlisten()
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        """Enter on a related object opens its detail (where the console has a view of it)."""
+        kind, _, name = str(event.option.id).partition("/")
+        app: AgentOpsApp = self.app  # type: ignore[assignment]
+        app.show_object(kind, name)
 
-    def _changed(self, kind: str, _event: str, obj: Object) -> None:
-        if kind == self.kind.kind and obj["metadata"]["name"] == self.name_:
-            self.obj = obj
-        elif kind not in ("Event", "AgentRun"):
-            return
-        if not self._pending:
-            self._pending = True
-            self.set_timer(REFRESH_DELAY, self.show)
-
-    def show(self) -> None:
-        self._pending = False
-        now = self.clock()
-        events = [
-            e
-            for e in self.backend.items("Event")
-            if (e.get("involvedObject") or {}).get("name") == self.name_
-            and (e.get("involvedObject") or {}).get("kind") == self.kind.kind
-        ]
-        self.query_one("#conditions", Static).update(conditions_table(self.obj, now))
-        self.query_one("#events", Static).update(
-            events_table(events, now) if events else Text("none", style="dim")
-        )
-        self.related_lines = related(self.backend, self.kind.kind, self.obj)
-        self.query_one("#related", Static).update("\n".join(self.related_lines) or "none")
+    def action_logs(self) -> None:
+        """The logs of this object's pod (`l`, as in k9s)."""
+        self.run_worker(open_logs(self.app, self.backend, self.kind, self.name_), group="logs")

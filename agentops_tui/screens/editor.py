@@ -11,7 +11,7 @@ import os
 from typing import ClassVar
 
 from rich.syntax import Syntax
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen, Screen
@@ -143,6 +143,12 @@ class EditorScreen(Screen[None]):
                 text = run_editor(self.editor.text, command, self.kind.lower())
         except EditorError as exc:
             self._reopen(exc.text, str(exc))
+            return
+        except SuspendNotSupported:
+            self.notify(
+                "This terminal cannot be handed to an external editor; edit here",
+                severity="warning",
+            )
             return
         self.editor.load_text(text)
         self.action_save()

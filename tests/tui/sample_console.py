@@ -84,7 +84,7 @@ async def cleanup(kubeconfig: str | Path, namespace: str) -> None:
 def console(kubeconfig: str | Path, context: str, namespace: str, now: datetime) -> AgentOpsApp:
     """The real console on the cluster backend, its clock stopped at `now`."""
 
-    async def connect() -> ClusterBackend:
+    async def connect(_context: str | None = None) -> ClusterBackend:
         api = await api_client(kubeconfig)
         return ClusterBackend(Kube(api), context, namespace, owns_client=True)
 
