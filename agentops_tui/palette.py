@@ -1,5 +1,5 @@
 """Ctrl+P: the command palette's AgentOps entries: open any view, jump to any Agent, run or
-resource by name, start a run."""
+resource by name, start a run, switch context."""
 
 from __future__ import annotations
 
@@ -35,6 +35,12 @@ class ConsoleCommands(Provider):
         for obj in app.backend.items("Agent"):
             name = obj["metadata"]["name"]
             entries.append((f"Start a run of {name}", partial(app.start_run, name), "r"))
+        current = app.backend.location.context
+        entries += [
+            (f"Switch to context {name}", partial(app.use_context, name), ":ctx")
+            for name in app.contexts()
+            if name != current
+        ]
         return entries
 
     async def discover(self) -> Hits:

@@ -5,29 +5,36 @@ read-only mode."""
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from kubernetes_asyncio import client
 from rich.console import Console
-from textual.widgets import DataTable, TextArea
+from textual.widgets import DataTable, OptionList, TextArea
 
+from agentops_services.cli import console as console_cli
 from agentops_services.kube import resources as types
 from agentops_services.kube.client import api_client
 from agentops_services.kube.rest import Kube
 from agentops_services.testing.controlplane import ControlPlane
 from agentops_tui.app import AgentOpsApp
+from agentops_tui.backends.base import Location
 from agentops_tui.backends.cluster import ClusterBackend
 from agentops_tui.config import ConsoleConfig
-from agentops_tui.screens.detail import DetailScreen, conditions_table, events_table
+from agentops_tui.screens.context_picker import ContextPicker
+from agentops_tui.screens.detail import DetailScreen
 from agentops_tui.screens.editor import DiffScreen, EditorScreen
 from agentops_tui.screens.help import HelpScreen
 from agentops_tui.screens.resource_list import ResourceListScreen
 from agentops_tui.screens.run_prompt import RunPromptScreen
 from agentops_tui.screens.yaml_view import YamlScreen
 from agentops_tui.widgets.location_bar import LocationBar
+from agentops_tui.widgets.object_detail import ObjectDetail, conditions_table, events_table
 from tests.conftest import eventually
 from tests.kube.operator_harness import agent, agent_run, create
 
@@ -38,7 +45,7 @@ SIZE = (120, 40)
 async def console(kube: client.ApiClient, namespace: str, **options: Any) -> AgentOpsApp:
     backend = ClusterBackend(Kube(kube), "test-context", namespace)
 
-    async def connect() -> ClusterBackend:
+    async def connect(_context: str | None = None) -> ClusterBackend:
         return backend
 
     return AgentOpsApp(connect, **options)
@@ -290,6 +297,39 @@ async def test_detail_shows_conditions_events_and_related_runs(
         await eventually(shown)
         await pilot.press("escape", "c")
         assert app.clipboard == "reviewer"
+        await pilot.press("enter")
+        await eventually(shown)
+        app.screen.query_one("#related", OptionList).focus()
+        await pilot.press("enter")  # the newest run comes first
+
+        async def opened() -> None:
+            screen = app.screen
+            assert isinstance(screen, DetailScreen) and screen.name_ == "review-1"
+            assert "Agent reviewer" in screen.related_lines
+
+        await eventually(opened)
+
+
+async def test_a_wide_list_shows_the_highlighted_object_beside_it(
+    kube: client.ApiClient, namespace: str, agents: Kube
+) -> None:
+    await create(agents, namespace, agent_run("review-1", "reviewer"))
+    app = await console(kube, namespace)
+    async with app.run_test(size=SIZE) as pilot:
+        await listed(app)
+        pane = app.screen.query_one(ObjectDetail)
+        assert app.screen.query_one("#side").display
+        await pilot.press("j")
+
+        async def follows() -> None:
+            assert pane.obj is not None and pane.obj["metadata"]["name"] == "reviewer"
+            assert "AgentRun review-1" in [str(item) for item in pane.related]
+
+        await eventually(follows)
+    app = await console(kube, namespace)
+    async with app.run_test(size=(80, 24)):
+        await listed(app)
+        assert not app.screen.query_one("#side").display, "one pane below 100 columns"
 
 
 def rendered(table: Any) -> str:
@@ -474,3 +514,102 @@ async def test_an_agent_waiting_for_a_person_is_marked_above_a_failed_run(
         await agents.patch(types.AGENT, namespace, "triage", {"status": {"pendingInput": None}},
                            subresource="status")  # fmt: skip
         await eventually(mark("✗", "bold red"))
+
+
+async def test_ctx_switches_to_another_kubeconfig_context(
+    control_plane: ControlPlane, namespace: str, agents: Kube, tmp_path: Path
+) -> None:
+    """`:ctx` lists the kubeconfig's contexts; picking one reconnects, in its namespace."""
+    config = yaml.safe_load(control_plane.kubeconfig.read_text())
+    first = config["contexts"][0]
+    config["contexts"].append(
+        {"name": "agents-team", "context": {**first["context"], "namespace": namespace}}
+    )
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump(config))
+    args = argparse.Namespace(kubeconfig=str(kubeconfig))
+    app = AgentOpsApp(
+        console_cli._connector(args, first["name"], "default", {}),
+        contexts=console_cli._contexts(args),
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await eventually(lambda: _listing(app))
+        await pilot.press("colon", *"ctx", "enter")
+        await eventually(lambda: _picker_open(app))
+        assert "agents-team" in str(
+            app.screen.query_one(OptionList).get_option("agents-team").prompt
+        )
+        await pilot.press("down", "enter")
+
+        async def switched() -> None:
+            screen = app.screen
+            assert isinstance(screen, ResourceListScreen)
+            location = screen.query_one(LocationBar).location
+            assert (location.context, location.namespace) == ("agents-team", namespace)
+            assert screen.table.row_count == 3
+
+        await eventually(switched)
+        await pilot.press("colon", *"ctx nowhere", "enter")
+        assert app.backend.location.context == "agents-team", "an unknown context changes nothing"
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*f"context {first['name']}")
+
+        async def back() -> None:
+            await pilot.pause()
+            await pilot.press("enter")
+            await pilot.pause()
+            assert app.backend.location == Location("cluster", first["name"], "default")
+
+        await eventually(back)
+
+
+async def _listing(app: AgentOpsApp) -> None:
+    assert isinstance(app.screen, ResourceListScreen)
+
+
+async def _picker_open(app: AgentOpsApp) -> None:
+    assert isinstance(app.screen, ContextPicker)
+
+
+async def test_a_conflicting_save_reopens_the_editor_with_both_changes_kept(
+    kube: client.ApiClient, namespace: str, agents: Kube
+) -> None:
+    """Someone else changes the Agent while it is open: the save is refused with the
+    resourceVersion, the editor reopens with the conflict on top and the user's text; a second
+    save (deliberately over theirs) applies."""
+    app = await console(kube, namespace)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await listed(app)
+        await pilot.press("j", "e")  # reviewer
+        editor = await editor_shown(app)
+        await agents.patch(types.AGENT, namespace, "reviewer", {"spec": {"temperature": 0.9}})
+        editor.editor.load_text(editor.editor.text.replace("maxSteps: 100", "maxSteps: 61"))
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, DiffScreen)
+        await pilot.press("y")
+
+        async def reopened() -> None:
+            assert app.screen is editor
+            assert editor.editor.text.startswith("#! Conflict: ")
+            assert "maxSteps: 61" in editor.editor.text
+
+        await eventually(reopened)
+        live = await agents.get(types.AGENT, namespace, "reviewer")
+        assert live is not None and live["spec"]["maxSteps"] == 100
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, DiffScreen)
+        await pilot.press("y")
+
+        async def applied() -> None:
+            live = await agents.get(types.AGENT, namespace, "reviewer")
+            assert live is not None and live["spec"]["maxSteps"] == 61
+            assert isinstance(app.screen, ResourceListScreen)
+
+        await eventually(applied)
+        await pilot.press("e")
+        editor = await editor_shown(app)
+        await pilot.press("ctrl+e")
+        assert app.screen is editor, "no terminal to hand over in a headless run: stay here"
