@@ -15,7 +15,8 @@ import pytest
 import yaml
 from kubernetes_asyncio import client
 from rich.console import Console
-from textual.widgets import DataTable, OptionList, TextArea
+from textual import events
+from textual.widgets import DataTable, Input, OptionList, TextArea
 
 from agentops_services.cli import console as console_cli
 from agentops_services.kube import resources as types
@@ -121,6 +122,33 @@ async def test_filter_regex_inverse_and_label_selector(
         assert rows(app) == ["reviewer", "triage"]
         await pilot.press("escape", "slash", *"-l team=support")
         assert rows(app) == ["triage"]
+
+
+async def test_typing_keeps_its_keys_and_the_mouse_opens_a_row(
+    kube: client.ApiClient, namespace: str, agents: Kube
+) -> None:
+    """Letters that are bindings elsewhere (j, e, y, ?, :) are text in the filter; a click on
+    a row and a paste both work as a user expects."""
+    app = await console(kube, namespace)
+    async with app.run_test(size=SIZE) as pilot:
+        await listed(app)
+        await pilot.press("slash", *"jey?:")
+        assert isinstance(app.screen, ResourceListScreen) and rows(app) == []
+        assert app.screen.query_one(Input).value == "jey?:"
+        app.screen.query_one(Input).value = ""
+        app.screen.query_one(Input).post_message(events.Paste("triage"))  # bracketed paste
+        await pilot.pause()
+        assert rows(app) == ["triage"]
+        app.screen.query_one(Input).value = ""
+        await pilot.press("escape")
+        assert rows(app) == ["auditor", "reviewer", "triage"]
+        await pilot.click("#table", offset=(4, 2))  # the second row (below the header)
+        await pilot.click("#table", offset=(4, 2))
+        await eventually(lambda: _detail_of(app, "reviewer"))
+
+
+async def _detail_of(app: AgentOpsApp, name: str) -> None:
+    assert isinstance(app.screen, DetailScreen) and app.screen.name_ == name
 
 
 async def test_command_line_opens_views_and_reports_unknown_commands(
