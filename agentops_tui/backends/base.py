@@ -12,8 +12,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
     import httpx
 
+    from agentops_services.kube.podlogs import LogEvent
+    from agentops_tui.backends.pods import LogTarget
     from agentops_tui.services.editing import EditSession
 
 Object = dict[str, Any]
@@ -103,3 +107,12 @@ class Backend(Protocol):
     def listen_services(self, listener: StatesListener) -> Callable[[], None]:
         """Follow how each opened service is reached (for the footer); the listener is called
         at once with the current states."""
+
+    async def log_target(self, kind: str, name: str) -> LogTarget:
+        """The pod whose logs `l` shows for the object (an Agent's runtime pod, a run's Job
+        pod, a Pod itself) with its containers, the main one first; BackendError saying why
+        when there is none (yet)."""
+
+    def pod_logs(self, target: LogTarget, container: str) -> AsyncIterator[LogEvent]:
+        """One container's log, followed until the pod is gone or done: its lines, and how
+        the stream is doing (waiting, reconnecting, ended and why)."""

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 
+import aiohttp
 import httpx
 
 from agentops_services.kube.informer import Informer
-from agentops_services.kube.resources import AGENT_RUN, SELF_SUBJECT_ACCESS_REVIEW
+from agentops_services.kube.podlogs import LogEvent, PodLogStream
+from agentops_services.kube.resources import AGENT_RUN, POD, SELF_SUBJECT_ACCESS_REVIEW
 from agentops_services.kube.rest import Kube, KubeError
 from agentops_tui.backends.base import (
     BackendError,
@@ -21,6 +23,7 @@ from agentops_tui.backends.base import (
     StatesListener,
 )
 from agentops_tui.backends.catalog import KINDS_SHOWN, ResourceKind, by_kind
+from agentops_tui.backends.pods import LogTarget, log_target, newest_pod, pod_selector
 from agentops_tui.backends.service_access import ServiceAccess
 from agentops_tui.services.editing import FIELD_MANAGER, EditSession
 
@@ -172,3 +175,30 @@ class ClusterBackend:
         except KubeError as exc:
             raise BackendError(exc.message) from None
         return str(created["metadata"]["name"])
+
+    async def log_target(self, kind: str, name: str) -> LogTarget:
+        """The object's pod read fresh from the API server (the newest, when a rollout or a
+        retried Job has several), not from the Pod informer, which may not have listed yet."""
+        namespace = self.location.namespace
+        try:
+            if kind == "Pod":
+                pod = await self.kube.get(POD, namespace, name)
+                if pod is None:
+                    raise BackendError(f"pod {name} is gone")
+            else:
+                selector, owner = pod_selector(
+                    kind, name, self.items("Agent"), self.items("AgentRun")
+                )
+                listed = await self.kube.list(POD, namespace, label_selector=selector)
+                pod = newest_pod(listed.get("items") or [])
+                if pod is None:
+                    raise BackendError(f"{owner} has no pod yet ({selector})")
+        except KubeError as exc:
+            raise BackendError(exc.message) from None
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise BackendError(f"cannot reach the API server ({exc})") from None
+        return log_target(namespace, pod)
+
+    def pod_logs(self, target: LogTarget, container: str) -> AsyncIterator[LogEvent]:
+        stream = PodLogStream(self.kube, target.namespace, target.pod, container, uid=target.uid)
+        return stream.follow()

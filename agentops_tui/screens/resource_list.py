@@ -22,6 +22,7 @@ from agentops_tui.backends.columns import cell
 from agentops_tui.screens.confirm import ConfirmScreen
 from agentops_tui.screens.detail import DetailScreen
 from agentops_tui.screens.editor import EditorScreen
+from agentops_tui.screens.logs import open_logs
 from agentops_tui.screens.run_prompt import RunPromptScreen
 from agentops_tui.screens.yaml_view import YamlScreen
 from agentops_tui.widgets.command_line import CommandLine
@@ -73,6 +74,7 @@ class ResourceListScreen(Screen[None]):
         Binding("slash", "filter", "Filter", id="resources.filter"),
         Binding("enter", "detail", "Detail", id="resources.detail"),
         Binding("y", "yaml", "YAML", id="resources.yaml"),
+        Binding("l", "logs", "Logs", id="resources.logs"),
         Binding("c", "copy", "Copy name", id="resources.copy"),
         Binding("e", "edit", "Edit", id="resources.edit"),
         Binding("n", "new", "New", id="resources.new"),
@@ -353,3 +355,9 @@ class ResourceListScreen(Screen[None]):
             self.notify(f"{self.kind.kind} {name} deleted")
 
         self.app.push_screen(ConfirmScreen(f"Delete {self.kind.kind} {name}?"), confirmed)
+
+    def action_logs(self) -> None:
+        """The logs of the row's pod (`l`, as in k9s); a notification when it has none."""
+        name = self.selected_name()
+        if name is not None:
+            self.run_worker(open_logs(self.app, self.backend, self.kind, name), group="logs")
