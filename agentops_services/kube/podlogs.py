@@ -210,6 +210,8 @@ class PodLogStream:
         self._replay = _Replay()
 
     async def follow(self) -> AsyncIterator[LogEvent]:
+        """A LogStatus whenever the stream's phase changes, a LogLine for every line not seen
+        before; returns after the `ended` status."""
         backoff = self.first_backoff
         yield LogStatus("connecting")
         while True:
@@ -232,7 +234,7 @@ class PodLogStream:
                         delivered += 1
                         backoff = self.first_backoff
                         yield line
-                    reason = "the log stream ended" if delivered else "no log yet"
+                    reason = "the log stream ended" if delivered else "no new log lines yet"
                 except aiohttp.ServerTimeoutError:
                     reason = f"no log line for {self.idle_timeout:g}s"
                 except (aiohttp.ClientError, OSError) as exc:

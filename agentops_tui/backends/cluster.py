@@ -186,9 +186,7 @@ class ClusterBackend:
                 if pod is None:
                     raise BackendError(f"pod {name} is gone")
             else:
-                selector, owner = pod_selector(
-                    kind, name, self.items("Agent"), self.items("AgentRun")
-                )
+                selector, owner = pod_selector(kind, name, self.items)
                 listed = await self.kube.list(POD, namespace, label_selector=selector)
                 pod = newest_pod(listed.get("items") or [])
                 if pod is None:

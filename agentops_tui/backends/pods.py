@@ -1,5 +1,5 @@
 """Which pod `l` shows the logs of: a daemon Agent's runtime pod, the Job pod of a task
-Agent's newest run or of an AgentRun, a Job's pod, or a Pod itself.
+Agent's newest run or of an AgentRun, a Job's or a Deployment's pod, or a Pod itself.
 
 The labels are the ones the operator's builders put on the pod templates (the Agent's
 Deployment: `agents.agentops.io/agent` and `agents.agentops.io/component=runtime`), and the
@@ -9,7 +9,7 @@ in its runtime pod, so a run without a Job of its own leads there.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from agentops_services.api.v1alpha1 import GROUP
@@ -55,18 +55,42 @@ def _newest(objects: Iterable[Object]) -> Object | None:
     )
 
 
-def pod_selector(
-    kind: str, name: str, agents: Iterable[Object], runs: Iterable[Object]
-) -> tuple[str, str]:
+def label_selector(selector: Object) -> str:
+    """A workload's `spec.selector` (matchLabels and matchExpressions) as a label selector
+    query."""
+    terms = [f"{key}={value}" for key, value in (selector.get("matchLabels") or {}).items()]
+    for expression in selector.get("matchExpressions") or []:
+        key, operator = expression["key"], expression["operator"]
+        values = ",".join(expression.get("values") or [])
+        forms = {
+            "In": f"{key} in ({values})",
+            "NotIn": f"{key} notin ({values})",
+            "Exists": key,
+            "DoesNotExist": f"!{key}",
+        }
+        terms.append(forms[operator])
+    return ",".join(terms)
+
+
+def pod_selector(kind: str, name: str, items: Callable[[str], Iterable[Object]]) -> tuple[str, str]:
     """The label selector of the pods that hold the object's logs, and how to name them in a
-    message; BackendError, saying why, when the object has none (yet)."""
+    message, from the backend's cached objects (`items` of a kind); BackendError, saying why,
+    when the object has none (yet)."""
     if kind == "Job":
         return job_selector(name), f"Job {name}"
+    if kind == "Deployment":
+        deployment = _named(items(kind), name)
+        if deployment is None:
+            raise BackendError(f"Deployment {name} is gone")
+        selector = (deployment.get("spec") or {}).get("selector") or {}
+        return label_selector(selector), f"Deployment {name}"
     if kind == "Agent":
-        return _agent_pods(name, list(agents), list(runs))
+        return _agent_pods(name, list(items("Agent")), list(items("AgentRun")))
     if kind == "AgentRun":
-        return _run_pods(name, list(agents), list(runs))
-    raise BackendError(f"{kind}s have no logs: l works on Agents, AgentRuns, Jobs and Pods")
+        return _run_pods(name, list(items("Agent")), list(items("AgentRun")))
+    raise BackendError(
+        f"{kind}s have no logs: l works on Agents, AgentRuns, Deployments, Jobs and Pods"
+    )
 
 
 def _daemon(agent: Object | None) -> bool:

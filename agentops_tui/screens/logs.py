@@ -10,23 +10,25 @@ resume it.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import deque
 from typing import ClassVar
 
+from rich.highlighter import Highlighter
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.events import MouseScrollUp, Resize
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, RichLog, Static
+from textual.widgets import Footer, Log, Static
 from textual.worker import Worker
 
 from agentops_services.kube.podlogs import LogLine, LogStatus
 from agentops_tui.backends.base import Backend, BackendError
 from agentops_tui.backends.catalog import ResourceKind
 from agentops_tui.backends.pods import LogTarget
-from agentops_tui.services.log_buffer import CAPACITY, LogBuffer, matching, plain
+from agentops_tui.services.log_buffer import CAPACITY, LogBuffer, formatted, matching, plain
 from agentops_tui.widgets.filter_bar import FilterBar, RowFilter
 from agentops_tui.widgets.location_bar import LocationBar
 
@@ -34,6 +36,9 @@ FLUSH_INTERVAL = 0.1
 """Seconds between handing new lines to the widget: one render per batch, not per line."""
 COPY_LIMIT = 256 * 1024
 """Characters `c` puts on the clipboard at most (the newest): terminals cap OSC 52 payloads."""
+TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d\d:\d\d)")
+ERROR_WORDS = re.compile(r"(?i)\b(?:error|fatal|panic|exception|traceback|failed)\b")
+WARNING_WORDS = re.compile(r"(?i)\b(?:warn|warning)\b")
 
 
 async def open_logs(app: App[object], backend: Backend, kind: ResourceKind, name: str) -> None:
@@ -63,20 +68,27 @@ def state_line(following: bool, status: LogStatus, row_filter: RowFilter, wrap: 
     return " · ".join(parts)
 
 
-def rendered(lines: list[LogLine], timestamps: bool) -> Text:
-    """Lines as the widget shows them: colours kept, timestamps dimmed when asked for."""
-    text = Text()
-    for index, line in enumerate(lines):
-        if index:
-            text.append("\n")
-        if timestamps and line.time:
-            text.append(line.time + " ", style="dim")
-        text.append(Text.from_ansi(line.text) if "\x1b" in line.text else line.text)
-    return text
+def redrawn(
+    lines: list[LogLine], row_filter: RowFilter, timestamps: bool, width: int | None
+) -> tuple[list[LogLine], list[str]]:
+    """The lines a filter keeps and the widget's rows for them (run in a thread)."""
+    kept = matching(lines, row_filter)
+    return kept, formatted(kept, timestamps, width)
 
 
-class LogView(RichLog):
-    """The log lines; tells the screen when the reader scrolls away from the end or back."""
+class LevelHighlighter(Highlighter):
+    """Dims timestamps and colours the words that say something went wrong, as a row is
+    drawn (only the rows on screen are)."""
+
+    def highlight(self, text: Text) -> None:
+        text.highlight_regex(TIMESTAMP, "dim")
+        text.highlight_regex(ERROR_WORDS, "bold red")
+        text.highlight_regex(WARNING_WORDS, "yellow")
+
+
+class LogView(Log):
+    """The rows (kept as strings and drawn only when visible, so ten thousand of them cost
+    little); tells the screen when the reader scrolls away from the end or back."""
 
     class Moved(Message):
         def __init__(self, to_end: bool) -> None:
@@ -102,6 +114,10 @@ class LogView(RichLog):
     def _on_mouse_scroll_up(self, event: MouseScrollUp) -> None:
         self.post_message(self.Moved(to_end=False))
         super()._on_mouse_scroll_up(event)
+
+    @property
+    def wrap_width(self) -> int:
+        return self.scrollable_content_region.width
 
 
 class LogScreen(Screen[None]):
@@ -149,7 +165,9 @@ class LogScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield LocationBar(self.backend.location, self._crumbs())
         yield Static(id="state")
-        yield LogView(max_lines=self.buffer.capacity, id="log")
+        view = LogView(highlight=True, max_lines=self.buffer.capacity, id="log")
+        view.highlighter = LevelHighlighter()
+        yield view
         filter_bar = FilterBar()
         filter_bar.placeholder = "regex or !regex"
         yield filter_bar
@@ -208,29 +226,40 @@ class LogScreen(Screen[None]):
             return
         kept = matching(self.buffer.take_unshown(), self.row_filter)
         if kept:
-            self.shown.extend(kept)
-            self.view.write(rendered(kept, self.timestamps), scroll_end=self.following)
+            self._write(kept, formatted(kept, self.timestamps, self._width))
+
+    def _write(self, lines: list[LogLine], rows: list[str]) -> None:
+        self.shown.extend(lines)
+        self.view.write_lines(rows, scroll_end=self.following)
+
+    @property
+    def _width(self) -> int | None:
+        return (self.view.wrap_width or None) if self.wrap else None
 
     def _redraw(self) -> None:
         """Filter the whole buffer in a thread, then show the result; new lines wait."""
         lines = self.buffer.snapshot()
-        row_filter = self.row_filter
+        row_filter, timestamps, width = self.row_filter, self.timestamps, self._width
 
         async def refill() -> None:
-            await self._refill(lines, row_filter)
+            await self._refill(lines, row_filter, timestamps, width)
 
         # A function, not a coroutine: typing a filter replaces workers before they start.
         self._refilling = self.run_worker(refill, group="redraw", exclusive=True)
 
-    async def _refill(self, lines: list[LogLine], row_filter: RowFilter) -> None:
-        kept = await asyncio.to_thread(matching, lines, row_filter)
+    async def _refill(
+        self, lines: list[LogLine], row_filter: RowFilter, timestamps: bool, width: int | None
+    ) -> None:
+        kept, rows = await asyncio.to_thread(redrawn, lines, row_filter, timestamps, width)
         view = self.view
-        view.wrap = self.wrap
+        # Paused, the reader keeps their place (as a share of the height: wrapping changes it).
+        place = view.scroll_y / view.max_scroll_y if view.max_scroll_y else 1.0
         view.clear()
         self.shown.clear()
-        self.shown.extend(kept)
         if kept:
-            view.write(rendered(kept, self.timestamps), scroll_end=self.following)
+            self._write(kept, rows)
+            if not self.following:
+                view.scroll_to(y=round(place * view.max_scroll_y), animate=False, immediate=True)
         self._refilling = None
         self._flush()
 
@@ -265,6 +294,7 @@ class LogScreen(Screen[None]):
 
     def action_wrap(self) -> None:
         self.wrap = not self.wrap
+        self.view.set_class(self.wrap, "-wrap")
         self._show_state()
         self._redraw()
 

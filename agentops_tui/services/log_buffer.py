@@ -1,5 +1,6 @@
 """The log view's lines: the last N lines of the stream, which the view renders from (so a
-filter, wrap or timestamps change can redraw everything), and which of them a filter keeps."""
+filter, wrap or timestamps change can redraw everything), which of them a filter keeps, and
+how they read on screen. The functions are pure, so a redraw can run them in a thread."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ import re
 from collections import deque
 from collections.abc import Iterable
 
+from rich.cells import cell_len, chop_cells
+
 from agentops_services.kube.podlogs import LogLine
 from agentops_tui.widgets.filter_bar import RowFilter
 
 CAPACITY = 10_000
 """Lines kept per view; older ones are dropped (k9s keeps a similar window)."""
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
-"""Colour and cursor sequences, which the filter and the clipboard do not see."""
+"""Colour and cursor sequences, which the view, the filter and the clipboard leave out."""
 
 
 def plain(text: str) -> str:
@@ -61,3 +64,18 @@ def matching(lines: Iterable[LogLine], row_filter: RowFilter) -> list[LogLine]:
     if row_filter.pattern is None:
         return list(lines)
     return [line for line in lines if row_filter.keeps([plain(line.text)], {})]
+
+
+def formatted(lines: Iterable[LogLine], timestamps: bool, width: int | None) -> list[str]:
+    """The widget's rows for the lines: timestamps in front when asked for, and cut into
+    pieces of `width` cells when wrapping (an empty line stays a row)."""
+    rows: list[str] = []
+    for line in lines:
+        text = plain(line.text)
+        if timestamps and line.time:
+            text = f"{line.time} {text}"
+        if width and cell_len(text) > width:
+            rows.extend(chop_cells(text, width))
+        else:
+            rows.append(text or " ")
+    return rows

@@ -22,9 +22,11 @@ from kubernetes_asyncio import client
 from agentops_services.kube.podlogs import LogEvent, LogLine, LogStatus, PodLogStream
 from agentops_services.kube.resources import POD
 from agentops_services.kube.rest import Kube
+from agentops_services.testing.controlplane import free_port
 from tests.conftest import eventually
 from tests.fakes.kubelet import go_timestamp
 from tests.kube.kubelet_node import Node, kubelet_node, pod_on
+from tests.kube.test_portforward_pod import NODE, register_node
 
 pytestmark = pytest.mark.kube
 
@@ -174,3 +176,46 @@ async def test_the_stream_ends_when_the_pod_is_deleted(
         node.kubelet.finish(namespace, "web-a", CONTAINER)
         assert (await reader.ended()).reason == "pod web-a was deleted"
         assert reader.texts == ["last words"]
+
+
+async def test_a_silent_stream_is_reopened_after_the_idle_timeout(
+    kube: client.ApiClient, namespace: str, node: Node
+) -> None:
+    """A half-open connection looks like a quiet container: past the idle timeout the log is
+    asked for again from the last line seen."""
+    await Kube(kube).create(POD, namespace, pod(node.name))
+    node.kubelet.write(namespace, "web-a", CONTAINER, "before")
+    async with reading(kube, namespace, "web-a", idle_timeout=1) as reader:
+        await reader.shows(["before"])
+
+        async def reopened() -> None:
+            assert LogStatus("reconnecting", "no log line for 1s") in reader.statuses
+            assert len(node.kubelet.requests) >= 2
+
+        await eventually(reopened, timeout=20)
+        node.kubelet.write(namespace, "web-a", CONTAINER, "after")
+        await reader.shows(["before", "after"])
+    assert "sinceTime" in node.kubelet.requests[1]
+
+
+async def test_a_pod_on_an_unreachable_kubelet_is_retried_with_the_reason(
+    kube: client.ApiClient, namespace: str
+) -> None:
+    """The node's kubelet refuses connections (restarting, say): the API server answers 500,
+    which may pass, so the stream keeps trying and says why."""
+    rest = Kube(kube)
+    await register_node(rest, f"gone-{namespace}", free_port())
+    try:
+        await rest.create(POD, namespace, pod_on(f"gone-{namespace}", "web-b", (CONTAINER,)))
+        async with reading(kube, namespace, "web-b") as reader:
+
+            async def retried() -> None:
+                reasons = [s.reason for s in reader.statuses if s.phase == "reconnecting"]
+                assert len(reasons) >= 2, reader.events
+                assert reasons[0].startswith("the API server answered 500: Get ")
+                assert "connection refused" in reasons[0]
+                assert reader.task is not None and not reader.task.done()
+
+            await eventually(retried, timeout=30)
+    finally:
+        await rest.delete(NODE, None, f"gone-{namespace}")

@@ -3,6 +3,7 @@ server, with the fake kubelet behind a registered Node writing the container's l
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from agentops_tui.app import AgentOpsApp
 from agentops_tui.backends.catalog import by_kind
 from agentops_tui.backends.cluster import ClusterBackend
 from agentops_tui.backends.pods import AGENT_LABEL, COMPONENT_LABEL
+from agentops_tui.screens.detail import DetailScreen
 from agentops_tui.screens.logs import LogScreen, LogView
 from agentops_tui.screens.resource_list import ResourceListScreen
 from agentops_tui.widgets.location_bar import LocationBar
@@ -179,6 +181,14 @@ async def test_l_on_a_run_shows_its_job_pod_and_says_why_when_there_is_none(
         assert "AgentRuns › audit-1 › logs › audit-1-k8s7q" in (
             logs.query_one(LocationBar).render().plain
         )
+        await pilot.press("escape", "enter")
+
+        async def detail() -> None:
+            assert isinstance(app.screen, DetailScreen)
+
+        await eventually(detail)
+        await pilot.press("l")
+        await showing(await log_screen(app), ["audit done"])
 
 
 async def test_the_buffer_keeps_the_newest_lines_only(
@@ -186,7 +196,7 @@ async def test_the_buffer_keeps_the_newest_lines_only(
 ) -> None:
     node.kubelet.write(namespace, POD, RUNTIME, *(f"line {i}" for i in range(120)))
     app = console(kube, namespace)
-    async with app.run_test(size=SIZE):
+    async with app.run_test(size=SIZE) as pilot:
         screen = await listed(app)
         backend = screen.backend
         target = await backend.log_target("Pod", POD)
@@ -195,4 +205,13 @@ async def test_the_buffer_keeps_the_newest_lines_only(
         await app.push_screen(logs)
         await showing(logs, [f"line {i}" for i in range(70, 120)])
         assert len(logs.buffer) == 50 and logs.buffer.received == 120
-        assert len(logs.query_one(LogView).lines) == 50
+        view = logs.query_one(LogView)
+        assert len(view.lines) == 50
+        assert view.lines[0] == "line 70"
+        await pilot.press("t", "w")
+
+        async def redrawn() -> None:
+            assert re.fullmatch(r"\S+Z line 70", view.lines[0])
+            assert logs.state_text == "following · wrap"
+
+        await eventually(redrawn)

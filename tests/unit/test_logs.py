@@ -28,7 +28,7 @@ from agentops_tui.backends.pods import (
     runtime_selector,
 )
 from agentops_tui.screens.logs import state_line
-from agentops_tui.services.log_buffer import LogBuffer, matching
+from agentops_tui.services.log_buffer import LogBuffer, formatted, matching
 from agentops_tui.widgets.filter_bar import RowFilter
 
 GOLDEN = Path(__file__).with_name("golden")
@@ -58,6 +58,14 @@ def test_the_filter_is_a_case_blind_regex_or_its_inverse_over_the_text_as_shown(
     assert texts(matching(lines, RowFilter.parse("error"))) == ["\x1b[31mERROR\x1b[0m boom"]
     assert texts(matching(lines, RowFilter.parse("!error|health"))) == ["ok"]
     assert matching(lines, RowFilter.parse("31m")) == [], "colour codes are not text"
+
+
+def test_rows_carry_the_timestamp_when_asked_and_wrap_at_the_width_in_cells() -> None:
+    lines = [LogLine("\x1b[1mabcdefgh\x1b[0m", "2026-01-01T00:00:00Z"), LogLine(""),
+             LogLine("日本語のログ")]  # fmt: skip
+    assert formatted(lines, False, None) == ["abcdefgh", " ", "日本語のログ"]
+    assert formatted(lines[:1], True, None) == ["2026-01-01T00:00:00Z abcdefgh"]
+    assert formatted(lines, False, 5) == ["abcde", "fgh", " ", "日本", "語の", "ログ"]
 
 
 def test_the_state_line_says_following_paused_or_why_the_stream_is_not_streaming() -> None:
@@ -97,6 +105,11 @@ RUNS = [
     obj("task-3", "2026-01-03T00:00:00Z", spec={"agentRef": "task"}, status={"phase": "Queued"}),
     obj("daemon-1", spec={"agentRef": "daemon"}, status={"phase": "Running"}),
 ]
+SELECTOR = {"matchLabels": {"app": "memory"},
+            "matchExpressions": [{"key": "tier", "operator": "In", "values": ["a", "b"]},
+                                 {"key": "canary", "operator": "DoesNotExist"}]}  # fmt: skip
+ITEMS = {"Agent": AGENTS, "AgentRun": RUNS,
+         "Deployment": [obj("memory", spec={"selector": SELECTOR})]}  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -107,10 +120,11 @@ RUNS = [
         ("AgentRun", "task-1", "job-name=task-1"),
         ("AgentRun", "daemon-1", f"{AGENT_LABEL}=daemon,{COMPONENT_LABEL}=runtime"),
         ("Job", "task-1", "job-name=task-1"),
+        ("Deployment", "memory", "app=memory,tier in (a,b),!canary"),
     ],
 )
 def test_the_pod_of_an_object(kind: str, name: str, selector: str) -> None:
-    assert pod_selector(kind, name, AGENTS, RUNS)[0] == selector
+    assert pod_selector(kind, name, ITEMS.__getitem__)[0] == selector
 
 
 @pytest.mark.parametrize(
@@ -124,7 +138,7 @@ def test_the_pod_of_an_object(kind: str, name: str, selector: str) -> None:
 )
 def test_an_object_without_a_pod_says_why(kind: str, name: str, message: str) -> None:
     with pytest.raises(BackendError, match=re.escape(message)):
-        pod_selector(kind, name, AGENTS, RUNS)
+        pod_selector(kind, name, ITEMS.__getitem__)
 
 
 def test_the_main_container_comes_first_then_the_others_and_init_containers() -> None:
