@@ -11,6 +11,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer
@@ -28,8 +29,13 @@ from agentops_tui.screens.yaml_view import YamlScreen
 from agentops_tui.widgets.command_line import CommandLine
 from agentops_tui.widgets.filter_bar import FilterBar, RowFilter
 from agentops_tui.widgets.location_bar import LocationBar
+from agentops_tui.widgets.object_detail import ObjectDetail
 from agentops_tui.widgets.service_status import ServiceStatus
 
+WIDE = 100
+"""Columns from which the highlighted object's detail shows beside the list."""
+WITHOUT_SIDE_PANE = frozenset({"Event", "Namespace"})
+"""Kinds whose rows already say all there is."""
 WRITES = frozenset({"delete", "edit", "new", "run"})
 """Actions hidden with --readonly, where RBAC forbids them, and (but for delete) on kinds the
 console does not own."""
@@ -70,6 +76,7 @@ class ResourceListScreen(Screen[None]):
             self.chosen = chosen
 
     CSS_PATH = "resource_list.tcss"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (WIDE, "-wide")]  # noqa: RUF012  (a ClassVar in Screen)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter", id="resources.filter"),
         Binding("enter", "detail", "Detail", id="resources.detail"),
@@ -115,7 +122,11 @@ class ResourceListScreen(Screen[None]):
         table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=True, id="table")
         for column in self.kind.columns:
             table.add_column(column.name, key=column.name)
-        yield table
+        with Horizontal(id="panes"):
+            yield table
+            if self.kind.kind not in WITHOUT_SIDE_PANE:
+                with VerticalScroll(id="side"):
+                    yield ObjectDetail(self.backend, self.kind.kind, None, self.clock)
         yield FilterBar()
         yield CommandLine()
         yield ServiceStatus(self.backend)
@@ -254,6 +265,12 @@ class ResourceListScreen(Screen[None]):
     def selected(self) -> Object | None:
         name = self.selected_name()
         return None if name is None else self._objects.get(name)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """The side pane follows the cursor (coalesced: holding j costs one render)."""
+        for pane in self.query(ObjectDetail):
+            key = event.row_key.value
+            pane.show(None if key is None else self._objects.get(str(key)))
 
     def on_filter_bar_applied(self, event: FilterBar.Applied) -> None:
         self.row_filter = event.row_filter

@@ -640,4 +640,5 @@ async def test_a_conflicting_save_reopens_the_editor_with_both_changes_kept(
         await pilot.press("e")
         editor = await editor_shown(app)
         await pilot.press("ctrl+e")
-        assert app.screen is editor, "no terminal to hand over in a headless run: stay here"
+        still: object = app.screen
+        assert still is editor, "no terminal to hand over in a headless run: stay here"
