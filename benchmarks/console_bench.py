@@ -26,6 +26,7 @@ from typing import Any
 
 from rich.console import RenderableType
 from textual.screen import Screen
+from textual.widgets import DataTable
 
 from agentops_services.api.crd import all_crds
 from agentops_services.kube import resources as types
@@ -144,6 +145,13 @@ class TimedConsole(AgentOpsApp):
         return shown - started
 
 
+def listing(screen: Screen[Any]) -> bool:
+    """The Agent list is mounted and has rows."""
+    return isinstance(screen, ResourceListScreen) and any(
+        table.row_count for table in screen.query("#table").results(DataTable)
+    )
+
+
 async def key_latency(kubeconfig: Path, count: int, presses: int, rate: float) -> list[float]:
     async with await api_client(kubeconfig) as api:
         kube = Kube(api)
@@ -164,7 +172,7 @@ async def key_latency(kubeconfig: Path, count: int, presses: int, rate: float) -
         app = TimedConsole(connect)
         latencies = []
         async with app.run_test(size=(120, 40)) as pilot:
-            while not isinstance(app.screen, ResourceListScreen) or not app.screen.table.row_count:
+            while not listing(app.screen):
                 await pilot.pause(0.05)
             stop = asyncio.Event()
             updates = asyncio.create_task(churn(stop)) if rate > 0 else None
@@ -192,7 +200,7 @@ def main() -> None:
         first, listed = cold_start(plane.kubeconfig, args.cold_runs)
         keys = sorted(asyncio.run(key_latency(plane.kubeconfig, args.agents, args.presses,
                                               args.updates)))  # fmt: skip
-    p99 = keys[min(len(keys) - 1, int(len(keys) * 0.99))]
+    p95, p99 = (keys[min(len(keys) - 1, int(len(keys) * q))] for q in (0.95, 0.99))
     print(f"{args.agents} Agents in the list, {args.updates:g} status updates/s, 2 CPUs\n")
     print("| Measure | Result | Target |")
     print("|---|---|---|")
@@ -201,6 +209,7 @@ def main() -> None:
     print(f"| cold start to the frame listing {args.agents} Agents | "
           f"{statistics.median(listed) * 1000:.0f} ms | - |")  # fmt: skip
     print(f"| key press to repaint, p50 | {statistics.median(keys) * 1000:.1f} ms | <= 50 ms |")
+    print(f"| key press to repaint, p95 | {p95 * 1000:.1f} ms | - |")
     print(f"| key press to repaint, p99 | {p99 * 1000:.1f} ms | - |")
 
 
