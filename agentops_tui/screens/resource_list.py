@@ -110,6 +110,9 @@ class ResourceListScreen(Screen[None]):
         self._objects: dict[str, Object] = {}
         self._unlisten: Callable[[], None] | None = None
         self._dirty: set[str] = set()
+        self._offscreen: set[str] = set()
+        """Rows whose cells changed while out of view: any change to a DataTable cell makes it
+        redraw every visible row, so a change nobody can see waits until its row scrolls in."""
         self._structure_changed = False
         self._flush_pending = False
         self._newest_runs: dict[str, tuple[str, str, str]] = {}
@@ -139,6 +142,10 @@ class ResourceListScreen(Screen[None]):
                 self._note_run(run)
         self._unlisten = self.backend.listen(self._changed)
         self.refill()
+        self.watch(self.table, "scroll_y", self._scrolled, init=False)
+
+    def on_resize(self) -> None:
+        self._scrolled()
 
     def on_unmount(self) -> None:
         if self._unlisten is not None:
@@ -203,6 +210,7 @@ class ResourceListScreen(Screen[None]):
         dirty, self._dirty = self._dirty, set()
         table = self.table
         if not self._structure_changed:
+            shown = self._rows_on_screen()
             for name in dirty:
                 obj = self._objects.get(name)
                 if obj is None:
@@ -212,13 +220,37 @@ class ResourceListScreen(Screen[None]):
                 if keeps != (name in table.rows):  # filtered in or out
                     self._structure_changed = True
                     break
-                if keeps:
-                    for column, value in zip(self.kind.columns, cells, strict=True):
-                        if str(table.get_cell(name, column.name)) != value:
-                            table.update_cell(name, column.name, styled(value))
+                if not keeps:
+                    continue
+                if table.get_row_index(name) in shown:
+                    self._update_row(name, cells)
+                else:
+                    self._offscreen.add(name)
         if self._structure_changed:
             self._structure_changed = False
             self.refill()
+
+    def _rows_on_screen(self) -> range:
+        """Indexes of the rows in view (one extra either side for the header and rounding)."""
+        top = int(self.table.scroll_y)
+        return range(max(0, top - 1), top + self.table.size.height + 1)
+
+    def _update_row(self, name: str, cells: list[str]) -> None:
+        table = self.table
+        for column, value in zip(self.kind.columns, cells, strict=True):
+            if str(table.get_cell(name, column.name)) != value:
+                table.update_cell(name, column.name, styled(value))
+
+    def _scrolled(self) -> None:
+        """Rows that changed out of view get their new cells as they come into view."""
+        if not self._offscreen:
+            return
+        table, shown = self.table, self._rows_on_screen()
+        for name in [n for n in self._offscreen if n in table.rows]:
+            obj = self._objects.get(name)
+            if obj is not None and table.get_row_index(name) in shown:
+                self._offscreen.discard(name)
+                self._update_row(name, self.cells(obj))
 
     def cells(self, obj: Object) -> list[str]:
         now = self.clock()
@@ -240,6 +272,7 @@ class ResourceListScreen(Screen[None]):
         """Rebuild the rows, keeping the cursor on the same object where it still shows."""
         table = self.table
         selected = self.selected_name()
+        self._offscreen.clear()
         with self.app.batch_update():
             table.clear()
             for name in sorted(self._objects):

@@ -6,6 +6,7 @@ read-only mode."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -642,3 +643,38 @@ async def test_a_conflicting_save_reopens_the_editor_with_both_changes_kept(
         await pilot.press("ctrl+e")
         still: object = app.screen
         assert still is editor, "no terminal to hand over in a headless run: stay here"
+
+
+async def test_a_change_out_of_view_shows_when_its_row_scrolls_in(
+    kube: client.ApiClient, namespace: str
+) -> None:
+    """Cells of rows out of view are updated when they come into view (so changes nobody can
+    see cost no redraw), and then show the newest state."""
+    rest = Kube(kube)
+    names = [f"agent-{n:02d}" for n in range(40)]
+    await asyncio.gather(*(create(rest, namespace, agent(name)) for name in names))
+    app = await console(kube, namespace)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await eventually(lambda: _rows_listed(app, 40))
+        screen = app.screen
+        assert isinstance(screen, ResourceListScreen)
+        status = {"status": {"phase": "Failed"}}
+        await rest.patch(types.AGENT, namespace, "agent-39", status, subresource="status")
+        await eventually(lambda: _waits_out_of_view(screen, "agent-39"))
+        assert str(screen.table.get_cell("agent-39", "Phase")) != "Failed"
+        await pilot.press("G")
+
+        async def newest_shown() -> None:
+            await pilot.pause()
+            assert str(screen.table.get_cell("agent-39", "Phase")) == "Failed"
+
+        await eventually(newest_shown)
+
+
+async def _rows_listed(app: AgentOpsApp, count: int) -> None:
+    assert isinstance(app.screen, ResourceListScreen) and app.screen.table.row_count == count
+
+
+async def _waits_out_of_view(screen: ResourceListScreen, name: str) -> None:
+    assert (screen._objects[name].get("status") or {}).get("phase") == "Failed"
+    assert name in screen._offscreen
