@@ -82,28 +82,31 @@ class AgentOpsApp(App[None]):
         if hasattr(self, "backend"):  # not when connecting failed
             await self.backend.stop()
 
-    def _view(self, name: str) -> Screen[None]:
+    def _view(self, name: str, agent: str | None = None) -> Screen[None]:
         from agentops_tui.backends.catalog import find  # noqa: PLC0415  (loaded by _load_views)
         from agentops_tui.screens.resource_list import ResourceListScreen  # noqa: PLC0415
 
         kind = find(name)
-        if kind is None:
+        if kind is None or (agent is not None and kind.kind != "AgentRun"):
             raise LookupError(name)
-        return ResourceListScreen(self.backend, kind, self.clock, self.readonly)
+        return ResourceListScreen(self.backend, kind, self.clock, self.readonly, agent=agent)
 
-    def open_view(self, name: str) -> bool:
-        """Show the view a `:` command names; False when no kind has that name. A view
-        already in the history is returned to (the screens above it close), so going back
-        and forth between views never grows the stack."""
+    def open_view(self, name: str, agent: str | None = None) -> bool:
+        """Show the view a `:` command names (`agent`: only that Agent's runs); False when no
+        kind has that name. A view already in the history is returned to (the screens above it
+        close), so going back and forth between views never grows the stack."""
         from agentops_tui.screens.resource_list import ResourceListScreen  # noqa: PLC0415
 
         try:
-            view = self._view(name)
+            view = self._view(name, agent)
         except LookupError:
             return False
         assert isinstance(view, ResourceListScreen)
         for depth, screen in enumerate(self.screen_stack):
-            if isinstance(screen, ResourceListScreen) and screen.kind == view.kind:
+            if isinstance(screen, ResourceListScreen) and (screen.kind, screen.agent) == (
+                view.kind,
+                view.agent,
+            ):
                 while len(self.screen_stack) > depth + 1:
                     self.pop_screen()
                 return True
@@ -128,7 +131,7 @@ class AgentOpsApp(App[None]):
         if verb in ("ctx", "context", "contexts"):
             await self.choose_context(argument.strip() or None)
             return
-        if not self.open_view(event.command):
+        if not self.open_view(verb, argument.strip() or None):
             self.notify(
                 f"unknown command {event.command!r}: try ag, ar, ch, prov", severity="error"
             )

@@ -22,6 +22,9 @@ ATTENTION = Column("!", "", "attention")
 """Agents only: what needs a person, from the Agent's status.pendingInput (written by its
 runtime) and its newest AgentRun; the screen's `_mark` says which sign wins."""
 AGE = Column("Age", ".metadata.creationTimestamp", "date")
+DURATION = Column("Duration", ".status", "duration")
+"""AgentRuns: start to completion, or to now while running (not a printer column: kubectl
+cannot subtract dates)."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,10 @@ def _ours(name: str) -> ResourceKind:
         Column(c.name, c.json_path, c.type) for c in crd.printer_columns if c.priority == 0
     )
     leading = (ATTENTION, NAME) if name == "Agent" else (NAME,)
-    return ResourceKind(types.BY_KIND[name], tuple(dict.fromkeys(names)), (*leading, *columns))
+    trailing = (DURATION,) if name == "AgentRun" else ()
+    return ResourceKind(
+        types.BY_KIND[name], tuple(dict.fromkeys(names)), (*leading, *columns, *trailing)
+    )
 
 
 KINDS_SHOWN: tuple[ResourceKind, ...] = (

@@ -56,7 +56,7 @@ def age(timestamp: str | None, now: datetime) -> str:
     """kubectl's short age: 45s, 12m, 3h, 5d, 2y."""
     if not timestamp:
         return ""
-    created = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    created = _time(timestamp)
     seconds = max(0, int((now - created).total_seconds()))
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size * (2 if unit != "m" else 1):
@@ -64,11 +64,31 @@ def age(timestamp: str | None, now: datetime) -> str:
     return f"{seconds}s"
 
 
+def duration(status: dict[str, Any], now: datetime) -> str:
+    """A run's time from start to completion (to now while it runs): 42s, 3m05s, 1h02m."""
+    start = status.get("startTime")
+    if not start:
+        return ""
+    end = status.get("completionTime")
+    seconds = max(0, int(((_time(end) if end else now) - _time(start)).total_seconds()))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def _time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
 def cell(obj: Any, path: str, kind: str, now: datetime | None = None) -> str:
     """What a column shows for `obj`."""
     value = evaluate(obj, path)
     if kind == "date":
         return age(value, now or datetime.now(UTC))
+    if kind == "duration":
+        return duration(value or {}, now or datetime.now(UTC))
     if value is None:
         return ""
     if isinstance(value, bool):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -32,6 +32,12 @@ from agentops_tui.widgets.location_bar import LocationBar
 from agentops_tui.widgets.object_detail import ObjectDetail
 from agentops_tui.widgets.service_status import ServiceStatus
 
+if TYPE_CHECKING:
+    from agentops_tui.app import AgentOpsApp
+
+TIMED = frozenset({"date", "duration"})
+TIME_TICK = 5.0
+"""Seconds between refreshing the clock-driven cells in view."""
 WIDE = 100
 """Columns from which the highlighted object's detail shows beside the list."""
 WITHOUT_SIDE_PANE = frozenset({"Event", "Namespace"})
@@ -86,6 +92,7 @@ class ResourceListScreen(Screen[None]):
         Binding("e", "edit", "Edit", id="resources.edit"),
         Binding("n", "new", "New", id="resources.new"),
         Binding("r", "run", "Run", id="resources.run"),
+        Binding("u", "runs", "Runs", id="resources.runs"),
         Binding("ctrl+d", "delete", "Delete", id="resources.delete"),
         Binding("j", "cursor_down", "Down", show=False, id="resources.down"),
         Binding("k", "cursor_up", "Up", show=False, id="resources.up"),
@@ -100,8 +107,12 @@ class ResourceListScreen(Screen[None]):
         kind: ResourceKind,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         readonly: bool = False,
+        *,
+        agent: str | None = None,
     ) -> None:
         super().__init__(name=kind.kind)
+        self.agent = agent
+        """AgentRuns only: show the runs of this Agent alone."""
         self.backend = backend
         self.kind = kind
         self.clock = clock
@@ -121,7 +132,8 @@ class ResourceListScreen(Screen[None]):
         self._marks = any(c.type == "attention" for c in kind.columns)
 
     def compose(self) -> ComposeResult:
-        yield LocationBar(self.backend.location, (self.kind.title,))
+        crumbs = (self.kind.title,) if self.agent is None else (self.kind.title, f"of {self.agent}")
+        yield LocationBar(self.backend.location, crumbs)
         table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=True, id="table")
         for column in self.kind.columns:
             table.add_column(column.name, key=column.name)
@@ -136,13 +148,27 @@ class ResourceListScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self._objects = {o["metadata"]["name"]: o for o in self.backend.items(self.kind.kind)}
+        self._objects = {
+            o["metadata"]["name"]: o for o in self.backend.items(self.kind.kind) if self._shows(o)
+        }
         if self._marks:
             for run in self.backend.items("AgentRun"):
                 self._note_run(run)
         self._unlisten = self.backend.listen(self._changed)
         self.refill()
         self.watch(self.table, "scroll_y", self._scrolled, init=False)
+        if any(column.type in TIMED for column in self.kind.columns):
+            self.set_interval(TIME_TICK, self._tick)
+
+    def _tick(self) -> None:
+        """Ages and running durations move with the clock, not with events: the rows in view
+        are looked at again (only cells whose text changed are redrawn)."""
+        rows = self.table.ordered_rows
+        shown = self._rows_on_screen()
+        self._dirty.update(
+            str(rows[i].key.value) for i in range(shown.start, min(shown.stop, len(rows)))
+        )
+        self._schedule_flush()
 
     def on_resize(self) -> None:
         self._scrolled()
@@ -153,6 +179,8 @@ class ResourceListScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Writes are hidden when the console is read-only; edit and new are for our kinds."""
+        if action == "runs":
+            return self.kind.kind == "Agent"
         if action not in WRITES:
             return True
         if self.readonly:
@@ -175,7 +203,7 @@ class ResourceListScreen(Screen[None]):
                 self._dirty.add(agent)
                 self._schedule_flush()
             return
-        if kind != self.kind.kind:
+        if kind != self.kind.kind or not self._shows(obj):
             return
         name = obj["metadata"]["name"]
         if event == "DELETED":
@@ -187,6 +215,9 @@ class ResourceListScreen(Screen[None]):
             self._objects[name] = obj
             self._dirty.add(name)
         self._schedule_flush()
+
+    def _shows(self, obj: Object) -> bool:
+        return self.agent is None or (obj.get("spec") or {}).get("agentRef") == self.agent
 
     def _schedule_flush(self) -> None:
         if not self._flush_pending:
@@ -347,6 +378,13 @@ class ResourceListScreen(Screen[None]):
         obj = self.selected()
         if obj is not None:
             self.app.push_screen(DetailScreen(self.backend, self.kind, obj, self.clock))
+
+    def action_runs(self) -> None:
+        """The highlighted Agent's runs alone (`:ar NAME`)."""
+        name = self.selected_name()
+        if name is not None:
+            app: AgentOpsApp = self.app  # type: ignore[assignment]
+            app.open_view("agentrun", name)
 
     def action_copy(self) -> None:
         """The name to the terminal's clipboard (OSC 52: works over SSH and in tmux)."""

@@ -17,6 +17,7 @@ from textual.widgets.option_list import Option
 from agentops_tui.backends.base import Backend, Object
 from agentops_tui.backends.catalog import find
 from agentops_tui.backends.columns import age
+from agentops_tui.widgets.run_summary import run_summary
 
 REFRESH_DELAY = 0.25
 RECENT_RUNS = 10
@@ -129,6 +130,8 @@ class ObjectDetail(Vertical):
         self._pending = False
 
     def compose(self) -> ComposeResult:
+        if self.kind == "AgentRun":
+            yield Static(id="run")
         yield Static("Conditions", classes="section")
         yield Static(id="conditions")
         yield Static("Events", classes="section")
@@ -171,12 +174,14 @@ class ObjectDetail(Vertical):
         events_view = self.query_one("#events", Static)
         if obj is None:
             self.related = []
-            for view in (conditions, events_view):
+            for view in self.query("#conditions, #events, #run").results(Static):
                 view.update(Text("none", style="dim"))
             self._show_related()
             return
         now = self.clock()
         name = obj["metadata"]["name"]
+        if self.kind == "AgentRun":
+            self.query_one("#run", Static).update(run_summary(obj, now))
         events = [
             e
             for e in self.backend.items("Event")

@@ -17,7 +17,7 @@ import yaml
 from kubernetes_asyncio import client
 from rich.console import Console
 from textual import events
-from textual.widgets import DataTable, Input, OptionList, TextArea
+from textual.widgets import DataTable, Input, OptionList, Static, TextArea
 
 from agentops_services.cli import console as console_cli
 from agentops_services.kube import resources as types
@@ -678,3 +678,60 @@ async def _rows_listed(app: AgentOpsApp, count: int) -> None:
 async def _waits_out_of_view(screen: ResourceListScreen, name: str) -> None:
     assert (screen._objects[name].get("status") or {}).get("phase") == "Failed"
     assert name in screen._offscreen
+
+
+async def test_runs_of_one_agent_and_a_runs_prompt_output_and_artifacts(
+    kube: client.ApiClient, namespace: str, agents: Kube
+) -> None:
+    """`u` on an Agent (or `:ar NAME`) lists that Agent's runs alone; a run's detail shows its
+    prompt, output, facts and artifacts as links."""
+    for name, owner in (("review-1", "reviewer"), ("review-2", "reviewer"), ("audit-1", "auditor")):
+        await create(agents, namespace, agent_run(name, owner, prompt=f"prompt of {name}"))
+    status = {
+        "phase": "Succeeded", "startTime": "2026-01-01T00:00:00Z",
+        "completionTime": "2026-01-01T00:03:05Z", "output": "All **green**.", "tokensUsed": 1234,
+        "outcome": {"intent": "change", "summary": "Fixed the flaky test", "artifacts": [
+            {"kind": "mr", "url": "https://git.example.com/mr/42", "title": "Fix flake",
+             "ref": "!42"}]},
+    }  # fmt: skip
+    await agents.patch(types.AGENT_RUN, namespace, "review-2", {"status": status},
+                       subresource="status")  # fmt: skip
+    app = await console(kube, namespace)
+    async with app.run_test(size=SIZE) as pilot:
+        await listed(app)
+        await pilot.press("j", "u")  # reviewer
+        await eventually(lambda: _runs_listed(app, ["review-1", "review-2"]))
+        screen = app.screen
+        assert isinstance(screen, ResourceListScreen)
+        assert screen.query_one(LocationBar).crumbs == ("AgentRuns", "of reviewer")
+        assert str(screen.table.get_cell("review-2", "Duration")) == "3m05s"
+        await pilot.press("j", "enter")
+
+        async def summary() -> None:
+            detail = app.screen
+            assert isinstance(detail, DetailScreen)
+            shown = rendered(detail.query_one("#run", Static).content)
+            assert "prompt of review-2" in shown and "All green." in shown
+            assert "1234" in shown and "Fix flake" in shown and "!42" in shown
+
+        await eventually(summary)
+        links = rendered_links(app.screen.query_one("#run", Static).content)
+        assert "https://git.example.com/mr/42" in links
+        await pilot.press("colon", *"ar auditor", "enter")
+        await eventually(lambda: _runs_listed(app, ["audit-1"]))
+
+
+async def _runs_listed(app: AgentOpsApp, names: list[str]) -> None:
+    screen = app.screen
+    assert isinstance(screen, ResourceListScreen) and screen.kind.kind == "AgentRun"
+    assert rows(app) == names
+
+
+def rendered_links(renderable: Any) -> set[str]:
+    """The hyperlink targets (OSC 8) a renderable carries."""
+    console = Console(width=200, record=True)
+    return {
+        segment.style.link
+        for segment in console.render(renderable)
+        if segment.style is not None and segment.style.link
+    }
