@@ -19,10 +19,16 @@ from typing import Any
 CLUSTER_CHECK_TIMEOUT = 5.0
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
+    """--kubeconfig, --context and --namespace, as every command that talks to a cluster
+    takes them."""
     parser.add_argument("--kubeconfig", help="kubeconfig file (default: KUBECONFIG)")
     parser.add_argument("--context", help="kubeconfig context")
     parser.add_argument("--namespace", "-n", help="namespace (default: the context's)")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_cluster_arguments(parser)
     parser.add_argument("--embedded", action="store_true", help="run the platform locally")
     parser.add_argument("--readonly", action="store_true", help="hide every action that writes")
 
@@ -33,7 +39,7 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(run=run)
 
 
-def _current(kubeconfig: str | None, context: str | None) -> tuple[str, str]:
+def current_context(kubeconfig: str | None, context: str | None) -> tuple[str, str]:
     """The context's name and namespace from the kubeconfig."""
     from kubernetes_asyncio.config import list_kube_config_contexts  # noqa: PLC0415
 
@@ -48,7 +54,7 @@ async def _reachable(args: argparse.Namespace) -> tuple[str, str]:
     from agentops_services.kube.resources import NAMESPACE  # noqa: PLC0415
     from agentops_services.kube.rest import Kube  # noqa: PLC0415
 
-    context, namespace = _current(args.kubeconfig, args.context)
+    context, namespace = current_context(args.kubeconfig, args.context)
     async with await api_client(args.kubeconfig, args.context) as api:
         await asyncio.wait_for(Kube(api).list(NAMESPACE), CLUSTER_CHECK_TIMEOUT)
     return context, args.namespace or namespace
@@ -65,7 +71,9 @@ def _connector(
         from agentops_services.kube.rest import Kube  # noqa: PLC0415
         from agentops_tui.backends.cluster import ClusterBackend  # noqa: PLC0415
 
-        name, where = (context, namespace) if other is None else _current(args.kubeconfig, other)
+        name, where = (
+            (context, namespace) if other is None else current_context(args.kubeconfig, other)
+        )
         api = await api_client(args.kubeconfig, name)
         return ClusterBackend(Kube(api), name, where, owns_client=True, services=services)
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 from agentops_services import __version__
 from agentops_services.cli import (
+    chat,
     console,
     crds,
     mcp_gateway,
@@ -24,7 +25,7 @@ from agentops_services.cli import (
 
 Command = Callable[[argparse.Namespace], int]
 
-_SUBCOMMANDS = (console, crds, validate, operator, runtime, memory, mcp_gateway, testenv)
+_SUBCOMMANDS = (console, chat, crds, validate, operator, runtime, memory, mcp_gateway, testenv)
 
 
 def build_parser() -> argparse.ArgumentParser:

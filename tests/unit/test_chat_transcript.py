@@ -1,0 +1,164 @@
+"""The chat's pure parts: where a stream is in the runtime's log (duplicates, gaps, unknown and
+unreadable events) and the transcript reducer's edge cases (tool card lifecycle, requests that
+close or are withdrawn, gaps, the message limit, hydrating a conversation with a running
+turn)."""
+
+from __future__ import annotations
+
+import json
+
+from httpx_sse import ServerSentEvent
+
+from agentops_services.api import fep
+from agentops_services.api.conversation import Message, ToolCallPart
+from agentops_tui.services.chat.client import StreamCursor
+from agentops_tui.services.chat.transcript import (
+    BlockRef,
+    Change,
+    TextBlock,
+    ToolBlock,
+    Transcript,
+)
+
+S = "agent"
+
+
+def frame(seq: int | None, data: dict[str, object] | str) -> ServerSentEvent:
+    text = data if isinstance(data, str) else json.dumps(data)
+    return ServerSentEvent(data=text, id="" if seq is None else str(seq))
+
+
+def test_the_cursor_passes_each_event_once_and_keeps_unknown_types() -> None:
+    cursor = StreamCursor(None, 0)
+    first = cursor.accept(frame(7, {"type": "session_idle", "session_id": S}))
+    assert first is not None and first.seq == 7 and isinstance(first.event, fep.SessionIdle)
+    assert cursor.accept(frame(7, {"type": "session_idle", "session_id": S})) is None
+    assert cursor.accept(frame(6, {"type": "session_idle", "session_id": S})) is None
+    novel = cursor.accept(frame(8, {"type": "board_changed", "iid": 4}))
+    assert novel is not None and isinstance(novel.event, fep.UnknownEvent)
+    assert novel.event.to_wire()["iid"] == 4
+    # unreadable: skipped, but its number is taken (it will not come again)
+    assert cursor.accept(frame(9, "{not json")) is None
+    assert cursor.accept(frame(9, {"type": "session_idle", "session_id": S})) is None
+    assert cursor.last == 9
+
+
+def test_a_gap_moves_the_cursor_to_what_the_log_still_has() -> None:
+    cursor = StreamCursor(3, 3)
+    # an events_gap frame has no id: the SSE decoder repeats the previous one
+    gap = cursor.accept(frame(3, {"type": "events_gap", "after": 3, "first_available": 40}))
+    assert gap is not None and gap.seq is None and cursor.last == 39
+    assert cursor.resume_after == 39
+    assert StreamCursor(None, 12).resume_after == 12
+
+
+def apply_all(transcript: Transcript, *events: fep.FepEventBase) -> Change:
+    change = Change()
+    for event in events:
+        change |= transcript.apply(event)
+    return change
+
+
+def test_a_tool_card_goes_composing_running_completed_and_each_change_names_it() -> None:
+    transcript = Transcript()
+    apply_all(
+        transcript,
+        fep.AgentStart(session_id=S, prompt="go"),
+        fep.StepStart(step_number=0, session_id=S),
+    )
+    change = transcript.apply(fep.ToolInputStart(id="c1", tool_name="bash"))
+    tool = transcript.messages[1].blocks[0]
+    assert isinstance(tool, ToolBlock) and tool.status == "composing"
+    assert change.blocks == (BlockRef(1, 0),) and change.status  # phase: composing
+    transcript.apply(fep.ToolInputDelta(id="c1", delta='{"command": "l'))
+    assert tool.arguments() is None  # partial JSON
+    transcript.apply(fep.ToolInputDelta(id="c1", delta='s"}'))
+    transcript.apply(fep.ToolInputEnd(id="c1"))
+    assert (tool.status, tool.arguments()) == ("running", {"command": "ls"})
+    change = transcript.apply(
+        fep.ToolResult(
+            id="c1", tool_name="bash", output="a\nb", metadata='{"ui": "terminal", "duration": 7}'
+        )
+    )
+    assert change.blocks == (BlockRef(1, 0),) and not change.messages
+    assert (tool.status, tool.output, tool.duration_ms) == ("completed", "a\nb", 7.0)
+    assert transcript.apply(fep.StreamFinish(finish_reason="stop")) == Change()
+
+
+def test_a_delta_of_a_block_never_started_starts_it() -> None:
+    transcript = Transcript()
+    change = transcript.apply(fep.TextDelta(id="t9", delta="resumed "))
+    change |= transcript.apply(fep.TextDelta(id="t9", delta="here"))
+    (message,) = transcript.messages.values()
+    assert message.role == "assistant" and message.blocks == [TextBlock("resumed here", True)]
+    assert change.messages == (0,) and change.blocks == (BlockRef(0, 0),)
+
+
+def test_requests_close_when_answered_anywhere_and_are_withdrawn_at_the_end() -> None:
+    transcript = Transcript()
+    apply_all(
+        transcript,
+        fep.AgentStart(session_id=S, prompt="go"),
+        fep.StepStart(step_number=0, session_id=S),
+        fep.ToolCall(id="c1", tool_name="write", input='{"path": "a"}'),
+        fep.ToolCall(id="c2", tool_name="write", input='{"path": "b"}'),
+        fep.PermissionAsked(
+            id="p1", session_id=S, tool_name="write", input='{"path": "a"}', description=""
+        ),
+        fep.PermissionAsked(
+            id="p2", session_id=S, tool_name="write", input='{"path": "b"}', description=""
+        ),
+        fep.QuestionAsked(id="q1", session_id=S, questions=[fep.Question(question="Why?")]),
+    )
+    first, second = transcript.messages[1].blocks
+    assert isinstance(first, ToolBlock) and isinstance(second, ToolBlock)
+    assert (first.permission, second.permission) == ("asked", "asked")
+    assert list(transcript.permissions) == ["p1", "p2"] and list(transcript.questions) == ["q1"]
+    assert transcript.phase == "waiting"
+    transcript.apply(fep.PermissionReplied(id="p1", session_id=S, response="always"))
+    assert first.permission == "always" and list(transcript.permissions) == ["p2"]
+    change = transcript.apply(fep.SessionIdle(session_id=S))
+    assert second.permission == "withdrawn" and BlockRef(1, 1) in change.blocks
+    assert not transcript.permissions and not transcript.questions
+    assert (transcript.state, transcript.phase) == ("idle", "idle")
+
+
+def test_a_gap_is_counted_so_the_view_can_reload() -> None:
+    transcript = Transcript()
+    change = transcript.apply(fep.EventsGap(after=10, first_available=25))
+    assert change.status and transcript.missed_events == 14
+
+
+def test_the_oldest_messages_go_beyond_the_limit() -> None:
+    transcript = Transcript(limit=3)
+    change = apply_all(
+        transcript,
+        *(fep.AgentStart(session_id=S, prompt=f"p{n}") for n in range(5)),
+    )
+    assert [m.text for m in transcript.messages.values()] == ["p2", "p3", "p4"]
+    assert change.removed == (0, 1) and change.messages == (0, 1, 2, 3, 4)
+
+
+def test_hydrating_leaves_out_the_running_turn_and_closes_unanswered_calls() -> None:
+    call = Message(
+        role="assistant",
+        content=[ToolCallPart(tool_call_id="c1", tool_name="bash", input="{}")],
+    )
+    history = [
+        Message.user("first"),
+        call,
+        Message.user("second"),
+        Message.user("[STEER] faster"),
+    ]
+    done = Transcript.from_history(history)
+    assert [(m.role, m.text, m.steer) for m in done.messages.values()] == [
+        ("user", "first", False),
+        ("assistant", "", False),
+        ("user", "second", False),
+        ("user", "faster", True),
+    ]
+    tool = done.messages[1].blocks[0]
+    assert isinstance(tool, ToolBlock)
+    assert (tool.status, tool.output) == ("error", "no result was recorded")
+    running = Transcript.from_history(history, running=True)
+    assert [m.text for m in running.messages.values()] == ["first", ""]
