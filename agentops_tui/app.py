@@ -131,6 +131,11 @@ class AgentOpsApp(App[None]):
         if verb in ("ctx", "context", "contexts"):
             await self.choose_context(argument.strip() or None)
             return
+        if verb in ("mem", "memory"):  # the namespace's memory, or one Agent's
+            from agentops_tui.screens.memory import open_memory  # noqa: PLC0415
+
+            open_memory(self, argument.strip() or None)
+            return
         if not self.open_view(verb, argument.strip() or None):
             self.notify(
                 f"unknown command {event.command!r}: try ag, ar, ch, prov", severity="error"

@@ -24,6 +24,7 @@ from agentops_tui.screens.confirm import ConfirmScreen
 from agentops_tui.screens.detail import DetailScreen
 from agentops_tui.screens.editor import EditorScreen
 from agentops_tui.screens.logs import open_logs
+from agentops_tui.screens.memory import open_memory
 from agentops_tui.screens.run_prompt import RunPromptScreen
 from agentops_tui.screens.yaml_view import YamlScreen
 from agentops_tui.widgets.command_line import CommandLine
@@ -93,6 +94,7 @@ class ResourceListScreen(Screen[None]):
         Binding("n", "new", "New", id="resources.new"),
         Binding("r", "run", "Run", id="resources.run"),
         Binding("u", "runs", "Runs", id="resources.runs"),
+        Binding("m", "memory", "Memory", id="resources.memory"),
         Binding("ctrl+d", "delete", "Delete", id="resources.delete"),
         Binding("j", "cursor_down", "Down", show=False, id="resources.down"),
         Binding("k", "cursor_up", "Up", show=False, id="resources.up"),
@@ -179,7 +181,7 @@ class ResourceListScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Writes are hidden when the console is read-only; edit and new are for our kinds."""
-        if action == "runs":
+        if action in ("runs", "memory"):
             return self.kind.kind == "Agent"
         if action not in WRITES:
             return True
@@ -378,6 +380,13 @@ class ResourceListScreen(Screen[None]):
         obj = self.selected()
         if obj is not None:
             self.app.push_screen(DetailScreen(self.backend, self.kind, obj, self.clock))
+
+    def action_memory(self) -> None:
+        """The highlighted Agent's memory (`:mem NAME`)."""
+        name = self.selected_name()
+        if name is not None:
+            app: AgentOpsApp = self.app  # type: ignore[assignment]
+            open_memory(app, name)
 
     def action_runs(self) -> None:
         """The highlighted Agent's runs alone (`:ar NAME`)."""

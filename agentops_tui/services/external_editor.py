@@ -36,14 +36,15 @@ def editor_command(env: Mapping[str, str]) -> list[str]:
     return [DEFAULT_EDITOR]
 
 
-def run_editor(text: str, command: Sequence[str], name: str = "edit") -> str:
+def run_editor(text: str, command: Sequence[str], name: str = "edit", suffix: str = ".yaml") -> str:
     """Write `text` to a private temp file, run `command` on it and return the file's text.
 
-    The file ends in `.yaml` so editors pick YAML highlighting; `name` (e.g. `agent-reviewer`)
-    goes into the file name so the user sees what they are editing.
+    The file ends in `suffix` so editors pick the right highlighting (YAML for objects,
+    markdown for memories); `name` (e.g. `agent-reviewer`) goes into the file name so the user
+    sees what they are editing.
     """
     handle, raw_path = tempfile.mkstemp(
-        prefix=f"agentops-{re.sub(r'[^A-Za-z0-9_.-]', '-', name)}-", suffix=".yaml"
+        prefix=f"agentops-{re.sub(r'[^A-Za-z0-9_.-]', '-', name)}-", suffix=suffix
     )
     path = Path(raw_path)
     try:
