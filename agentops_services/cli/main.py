@@ -20,12 +20,24 @@ from agentops_services.cli import (
     operator,
     runtime,
     testenv,
+    trace,
     validate,
 )
 
 Command = Callable[[argparse.Namespace], int]
 
-_SUBCOMMANDS = (console, chat, crds, validate, operator, runtime, memory, mcp_gateway, testenv)
+_SUBCOMMANDS = (
+    console,
+    chat,
+    crds,
+    validate,
+    operator,
+    runtime,
+    memory,
+    mcp_gateway,
+    testenv,
+    trace,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
