@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from agentops_tui.services.traces.otlp import gc_paused
 from agentops_tui.services.traces.tree import SpanNode, Waterfall
 
 SpanFilter = Literal["all", "errors", "tools", "llm"]
@@ -35,7 +36,8 @@ def select(waterfall: Waterfall, span_filter: SpanFilter = "all") -> list[Shown]
     """The spans to show, in display order."""
     spans = waterfall.spans
     if span_filter == "all":
-        return [Shown(index, node, True) for index, node in enumerate(spans)]
+        with gc_paused():  # one Shown per span, none of them in a cycle
+            return [Shown(index, node, True) for index, node in enumerate(spans)]
     test = _TESTS[span_filter]
     kept = bytearray(len(spans))  # 0 hidden, 1 context, 2 matched
     for index, node in enumerate(spans):

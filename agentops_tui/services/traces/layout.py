@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from rich.cells import cell_len, set_cell_size
 
 from agentops_tui.services.traces.filters import Shown
+from agentops_tui.services.traces.otlp import gc_paused
 
 MIN_WIDTH = 20
 MIN_WINDOW_NS = 1_000
@@ -167,18 +168,19 @@ def layout(
     """Rows of exactly `width` cells for `shown[first:first + count]`."""
     columns = Columns.fit(width)
     rows: list[Row] = []
-    for item in shown[first : None if count is None else first + count]:
-        node = item.node
-        text, start, end = bar(node.offset_ns, node.duration_ns, viewport, columns.bar)
-        rows.append(
-            Row(
-                item,
-                _name(item, columns.name),
-                format_duration(node.duration_ns).rjust(columns.duration - 1) + " ",
-                text,
-                (start, end),
+    with gc_paused():  # up to one row per span, none of them in a cycle
+        for item in shown[first : None if count is None else first + count]:
+            node = item.node
+            text, start, end = bar(node.offset_ns, node.duration_ns, viewport, columns.bar)
+            rows.append(
+                Row(
+                    item,
+                    _name(item, columns.name),
+                    format_duration(node.duration_ns).rjust(columns.duration - 1) + " ",
+                    text,
+                    (start, end),
+                )
             )
-        )
     return rows
 
 
