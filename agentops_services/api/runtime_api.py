@@ -185,3 +185,21 @@ class TaskResult(CamelModel):
     trace_id: str | None = Field(None, alias="traceID")
     input_tokens: int = 0
     output_tokens: int = 0
+
+
+class ExtractRequest(RequestModel):
+    """Body of `POST /memory/extract`."""
+
+    focus: str | None = Field(None, max_length=2000)
+    """What to concentrate on."""
+    type: str | None = Field(None, max_length=50)
+    """Preferred observation type (used when the model gives none)."""
+
+
+class ExtractedObservation(ResponseModel):
+    """Answer of `POST /memory/extract`: a memory for a person to review; nothing is saved."""
+
+    type: str
+    title: str
+    content: str
+    tags: list[str]

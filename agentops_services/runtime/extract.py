@@ -6,9 +6,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from pydantic import BaseModel, Field
-
 from agentops_services.api.conversation import Message
+from agentops_services.api.runtime_api import ExtractedObservation, ExtractRequest
 from agentops_services.runtime.loop import ModelChoice
 from agentops_services.runtime.providers import base as model
 
@@ -23,20 +22,6 @@ SYSTEM = (
 )
 MAX_OUTPUT_TOKENS = 1024
 MAX_CONVERSATION_CHARS = 200_000
-
-
-class ExtractRequest(BaseModel):
-    focus: str | None = Field(None, max_length=2000)
-    """What to concentrate on."""
-    type: str | None = Field(None, max_length=50)
-    """Preferred observation type (used when the model gives none)."""
-
-
-class ExtractedObservation(BaseModel):
-    type: str
-    title: str
-    content: str
-    tags: list[str]
 
 
 def extraction_prompt(messages: Sequence[Message], request: ExtractRequest) -> str:

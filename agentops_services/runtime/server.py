@@ -21,6 +21,8 @@ from starlette.routing import BaseRoute, Route
 
 from agentops_services import __version__
 from agentops_services.api.runtime_api import (
+    ExtractedObservation,
+    ExtractRequest,
     Health,
     Ok,
     PermissionReply,
@@ -36,7 +38,7 @@ from agentops_services.httpapi.endpoints import ApiError, Call, Endpoint
 from agentops_services.httpapi.openapi import openapi_document
 from agentops_services.runtime.agent import Agent, AgentBusyError, TurnRequest
 from agentops_services.runtime.events import HEARTBEAT_SECONDS
-from agentops_services.runtime.extract import ExtractedObservation, ExtractRequest, extract
+from agentops_services.runtime.extract import extract
 from agentops_services.runtime.gates import UnknownRequestError
 from agentops_services.runtime.providers.base import ProviderError
 from agentops_services.telemetry import extract_context

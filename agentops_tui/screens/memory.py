@@ -92,12 +92,6 @@ def open_memory(app: AgentOpsApp, agent: str | None) -> None:
         app.push_screen(MemoryScreen(app.backend, scope, readonly=app.readonly))
 
 
-def literal(text: str) -> str:
-    """`text` as markup that shows it as it is, for widgets that take markup (a title may say
-    `[WIP]`, which Textual's `escape` leaves as it is and its parser then takes for a tag)."""
-    return text.replace("[", "\\[")
-
-
 def marked(found: Highlighted, style: str = "") -> Text:
     text = Text(found.text, style=style)
     for start, end in found.spans:
@@ -404,7 +398,7 @@ class MemoryScreen(Screen[None]):
         observation_id = self.selected_id()
         if observation_id is None:
             return
-        title = literal(self.found[observation_id].title.text)
+        title = self.found[observation_id].title.text
         if hard:
             question = (
                 f"Erase memory #{observation_id} “{title}” for good? It is removed from the "
@@ -481,7 +475,7 @@ class MemoryScreen(Screen[None]):
                     self._export(path, project)
 
             if path.exists():
-                self.app.push_screen(ConfirmScreen(f"Replace {literal(str(path))}?"), export)
+                self.app.push_screen(ConfirmScreen(f"Replace {path}?"), export)
             else:
                 export()
 
@@ -514,8 +508,7 @@ class MemoryScreen(Screen[None]):
             self.notify(f"Not imported: {exc}", severity="error", timeout=10, markup=False)
             return
         question = (
-            f"Import {counts.observations} memories and {counts.sessions} sessions from "
-            f"{literal(str(path))}?"
+            f"Import {counts.observations} memories and {counts.sessions} sessions from {path}?"
         )
 
         def confirmed(yes: bool | None) -> None:

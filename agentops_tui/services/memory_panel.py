@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import json
 import re
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -264,6 +264,8 @@ class MemoryDocument:
     original: Draft
     observation_id: int | None = None
     """None: saving creates a memory."""
+    proposed: bool = False
+    """Written for the user (drafted from a chat): saving it as it is saves it."""
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -275,7 +277,7 @@ class MemoryDocument:
         text = strip_error_header(edited)
         if not text.strip():
             return Cancelled("the text was emptied")
-        if text == strip_error_header(shown):
+        if text == strip_error_header(shown) and not self.proposed:
             return Cancelled("nothing was changed")
         try:
             draft = read_document(text, self.fields)
@@ -285,7 +287,7 @@ class MemoryDocument:
         if self.observation_id is not None:
             kept = self.original
             draft = replace(draft, project=kept.project, scope=kept.scope, topic_key=kept.topic_key)
-        if draft == self.original:
+        if draft == self.original and not self.proposed:
             return Cancelled("nothing was changed")
         return replace(draft, source=text)
 
@@ -309,6 +311,18 @@ def new_document(project: str | None, type_: str | None) -> MemoryDocument:
     front = {"type": draft.type, "title": "", "tags": [], "project": draft.project,
              "scope": draft.scope, "topic_key": ""}  # fmt: skip
     return MemoryDocument(_render(front, [INTRO], ""), draft)
+
+
+def proposed_document(
+    project: str, type_: str, title: str, content: str, tags: Sequence[str] = ()
+) -> MemoryDocument:
+    """A new memory already written (by `/remember` or drafted from the conversation), for
+    the user to review: saved as it is, or edited first."""
+    draft = Draft(type=type_, title=title, content=content, tags=tuple(tags), project=project)
+    front = {"type": type_, "title": title, "tags": list(tags), "project": project,
+             "scope": draft.scope, "topic_key": ""}  # fmt: skip
+    about = "# Proposed from the chat: save it as it is, edit it, or empty it to drop it."
+    return MemoryDocument(_render(front, [INTRO, about], content), draft, proposed=True)
 
 
 def edit_document(observation: Observation) -> MemoryDocument:

@@ -39,12 +39,17 @@ from pydantic import TypeAdapter, ValidationError
 
 from agentops_services.api.conversation import Message
 from agentops_services.api.fep import EventsGap, FepEvent, SessionIdle, parse_event
-from agentops_services.api.runtime_api import ResourceContext, StatusResponse
+from agentops_services.api.runtime_api import (
+    ExtractedObservation,
+    ResourceContext,
+    StatusResponse,
+)
 
 LOG = logging.getLogger(__name__)
 
 REQUEST_TIMEOUT = httpx.Timeout(10.0)
 ABORT_TIMEOUT = httpx.Timeout(10.0, read=30.0)
+EXTRACT_TIMEOUT = httpx.Timeout(10.0, read=120.0)
 """`DELETE /abort` answers once the turn has unwound (the runtime waits up to 5 s for tools)."""
 HEARTBEAT_SECONDS = 15.0
 """How often the runtime writes a comment on a quiet stream (runtime.events.HEARTBEAT_SECONDS)."""
@@ -264,6 +269,15 @@ class ChatClient:
     async def abort(self) -> None:
         """End the running turn (`DELETE /abort`); returns once it has ended. Fine when idle."""
         await self._call("DELETE", "/abort", timeout=ABORT_TIMEOUT)
+
+    async def extract(self) -> ExtractedObservation:
+        """A memory drafted from the conversation so far (`POST /memory/extract`) for a person
+        to review; nothing is saved. The model writes it, hence the long read timeout."""
+        response = await self._call("POST", "/memory/extract", body={}, timeout=EXTRACT_TIMEOUT)
+        try:
+            return ExtractedObservation.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise ChatError(f"/memory/extract: unexpected answer ({exc.error_count()})") from None
 
     async def reply_permission(self, request_id: str, response: PermissionResponse) -> None:
         """Answer a `permission_asked` (RequestClosedError when it is no longer open)."""
