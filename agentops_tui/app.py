@@ -6,23 +6,32 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
-from agentops_tui.backends.base import Backend
+from agentops_tui.backends.base import Backend, ServiceRef
 from agentops_tui.config import ConsoleConfig
 from agentops_tui.palette import ConsoleCommands
 from agentops_tui.screens.connecting import ConnectingScreen
 from agentops_tui.widgets.command_line import CommandLine
 
 if TYPE_CHECKING:  # imported behind the first frame (see _load_views)
+    import httpx
+
     from agentops_tui.screens.resource_list import ResourceListScreen
+    from agentops_tui.services.chat.session import Alert, AlertKind, ChatSession, ChatSessions
+    from agentops_tui.services.chat.transcript import Change
+    from agentops_tui.services.composer import SlashCommand
 
 HOME = "agents"
+REMEMBERED_TITLE = 80
+"""Characters of a `/remember` text's first line that become the memory's title."""
 
 
 class AgentOpsApp(App[None]):
@@ -56,6 +65,10 @@ class AgentOpsApp(App[None]):
         self.config = config or ConsoleConfig()
         self.readonly = readonly
         self.clock = clock
+        self.unseen: dict[str, AlertKind] = {}
+        """Agents whose chat finished or failed a turn nobody looked at."""
+        self._followed: set[str] = set()
+        """Agents whose chat state the Agent list follows."""
 
     async def on_mount(self) -> None:
         if self.config.theme:
@@ -76,10 +89,78 @@ class AgentOpsApp(App[None]):
             if isinstance(screen, ConnectingScreen):
                 screen.failed(f"cannot connect ({type(exc).__name__}: {exc})")
             return
+        self.chats = self._chats()
         self.switch_screen(self._view(HOME))
+
+    def _chats(self) -> ChatSessions:
+        """The open chats of the current backend (a context or namespace has its own)."""
+        from agentops_tui.services.chat.session import ChatSessions  # noqa: PLC0415
+
+        backend = self.backend
+
+        async def opener(agent: str) -> httpx.AsyncClient:
+            return await backend.service(ServiceRef.runtime(agent))
+
+        return ChatSessions(opener, self._alerted)
+
+    def _alerted(self, alert: Alert) -> None:
+        """An open chat needs a person (or finished): unless they are looking at it, a mark
+        in the Agent list, a notification and the terminal bell."""
+        from agentops_tui.screens.chat import ChatScreen  # noqa: PLC0415
+
+        screen = self.screen
+        if isinstance(screen, ChatScreen) and screen.session.agent == alert.agent:
+            return
+        if alert.kind in ("finished", "failed"):
+            self.unseen[alert.agent] = alert.kind
+        severity: SeverityLevel = "information" if alert.kind == "finished" else "warning"
+        self.notify(alert.text, title="Chat", severity=severity)
+        self.bell()
+        self._marks_changed(alert.agent)
+
+    def _chat_changed(self, agent: str, change: Change) -> None:
+        if change.status:  # requests opened or closed, the turn started or ended
+            self._marks_changed(agent)
+
+    def chat_mark(self, agent: str) -> AlertKind | None:
+        """What the agent's chat needs: an open request (while it is open), else a turn that
+        ended unseen."""
+        session = self.chats.get(agent) if hasattr(self, "chats") else None
+        if session is not None and session.transcript.permissions:
+            return "permission"
+        if session is not None and session.transcript.questions:
+            return "question"
+        return self.unseen.get(agent)
+
+    def _marks_changed(self, agent: str) -> None:
+        from agentops_tui.screens.resource_list import ResourceListScreen  # noqa: PLC0415
+
+        for screen in self.screen_stack:
+            if isinstance(screen, ResourceListScreen):
+                screen.mark_changed(agent)
+
+    async def open_chat(self, agent: str) -> None:
+        """The agent's chat (opened on first use, then kept following in the background)."""
+        from agentops_tui.screens.chat import ChatScreen  # noqa: PLC0415
+
+        if agent not in {a["metadata"]["name"] for a in self.backend.items("Agent")}:
+            self.notify(f"No Agent {agent!r} here", severity="error")
+            return
+        try:
+            session = await self.chats.open(agent)
+        except Exception as exc:  # no route to the runtime: say why, stay
+            self.notify(f"Cannot open the chat of {agent}: {exc}", severity="error")
+            return
+        if session.agent not in self._followed:
+            self._followed.add(agent)
+            session.listen(partial(self._chat_changed, agent))
+        if self.unseen.pop(agent, None) is not None:
+            self._marks_changed(agent)
+        await self.push_screen(ChatScreen(self.backend, session))
 
     async def on_unmount(self) -> None:
         if hasattr(self, "backend"):  # not when connecting failed
+            await self.chats.close()
             await self.backend.stop()
 
     def _view(self, name: str, agent: str | None = None) -> Screen[None]:
@@ -131,6 +212,12 @@ class AgentOpsApp(App[None]):
         if verb in ("ctx", "context", "contexts"):
             await self.choose_context(argument.strip() or None)
             return
+        if verb in ("traces", "trace", "tr"):
+            self.open_traces(argument.strip() or None)
+            return
+        if verb == "chat" and argument.strip():
+            await self.open_chat(argument.strip())
+            return
         if verb in ("mem", "memory"):  # the namespace's memory, or one Agent's
             from agentops_tui.screens.memory import open_memory  # noqa: PLC0415
 
@@ -153,10 +240,18 @@ class AgentOpsApp(App[None]):
         except Exception as exc:
             self.notify(f"Cannot switch to {namespace}: {exc}", severity="error")
             return
+        await self._home()
+        self.notify(f"Namespace {namespace}")
+
+    async def _home(self) -> None:
+        """Back at the home view of a new context or namespace, whose chats are its own."""
         while len(self.screen_stack) > 2:
             self.pop_screen()
         self.switch_screen(self._view(HOME))
-        self.notify(f"Namespace {namespace}")
+        await self.chats.close()
+        self.chats = self._chats()
+        self.unseen.clear()
+        self._followed.clear()
 
     async def choose_context(self, name: str | None) -> None:
         """`:ctx NAME` switches; `:ctx` alone offers the kubeconfig's contexts."""
@@ -186,10 +281,43 @@ class AgentOpsApp(App[None]):
             return
         previous, self.backend = self.backend, backend
         await previous.stop()
-        while len(self.screen_stack) > 2:
-            self.pop_screen()
-        self.switch_screen(self._view(HOME))
+        await self._home()
         self.notify(f"Context {name}, namespace {backend.location.namespace}")
+
+    async def memory_command(self, session: ChatSession, command: SlashCommand) -> None:
+        """`/remember TEXT` and `/extract` in a chat: a memory for the agent's project, opened
+        in the memory panel's editor to review (saved as it is, edited, or emptied to drop)."""
+        from agentops_tui.screens.memory import MemoryScreen, open_memory  # noqa: PLC0415
+        from agentops_tui.services.chat.client import ChatError  # noqa: PLC0415
+        from agentops_tui.services.memory_panel import proposed_document  # noqa: PLC0415
+
+        if command.name == "extract":
+            try:
+                found = await session.client.extract()
+            except ChatError as exc:
+                self.notify(f"Nothing extracted: {exc}", severity="error", markup=False)
+                return
+            proposal = (found.type, found.title, found.content, found.tags)
+        else:
+            title = command.text.splitlines()[0][:REMEMBERED_TITLE]
+            proposal = ("learning", title, command.text, [])
+        open_memory(self, session.agent)
+        screen = self.screen
+        if isinstance(screen, MemoryScreen) and screen.scope.project is not None:
+            document = proposed_document(screen.scope.project, *proposal)
+            self.call_after_refresh(screen.edit, document, document.text)
+
+    def open_traces(self, agent: str | None = None) -> None:
+        """`:traces [AGENT]`: search Tempo."""
+        from agentops_tui.screens.traces import TracesScreen  # noqa: PLC0415
+
+        self.push_screen(TracesScreen(self.backend, agent))
+
+    def open_trace(self, trace_id: str, *, live: bool = False) -> None:
+        """One trace's waterfall (`live`: follow it while the turn runs)."""
+        from agentops_tui.screens.traces import TraceScreen  # noqa: PLC0415
+
+        self.push_screen(TraceScreen(self.backend, trace_id, live=live))
 
     def show_object(self, kind: str, name: str) -> None:
         """The detail view of one object, over its kind's list."""
@@ -226,6 +354,3 @@ def _run_on(screen: Screen[None], agent: str) -> None:
 
 def _load_views() -> None:
     """Import the views and what they need (the API models, ~0.3 s) off the UI thread."""
-    import agentops_tui.backends.catalog  # noqa: PLC0415
-    import agentops_tui.screens.help  # noqa: PLC0415
-    import agentops_tui.screens.resource_list  # noqa: F401, PLC0415

@@ -107,7 +107,10 @@ class DetailScreen(Screen[None]):
         """Enter on a related object opens its detail (where the console has a view of it)."""
         kind, _, name = str(event.option.id).partition("/")
         app: AgentOpsApp = self.app  # type: ignore[assignment]
-        app.show_object(kind, name)
+        if kind == "Trace":
+            app.open_trace(name)
+        else:
+            app.show_object(kind, name)
 
     def action_logs(self) -> None:
         """The logs of this object's pod (`l`, as in k9s)."""

@@ -49,6 +49,9 @@ console does not own."""
 ACTION_VERBS = {"delete": "delete", "edit": "update", "new": "create"}
 FAILED_MARK = "✗"
 PENDING_MARKS = {"permission": "!", "question": "?"}
+FINISHED_MARK = "●"
+"""A background chat's turn ended since it was last looked at."""
+CHAT_MARKS = {**PENDING_MARKS, "failed": FAILED_MARK, "finished": FINISHED_MARK}
 """The Agent waits for a person: permission to run a tool, or answers to questions."""
 FOLLOW_INTERVAL = 0.25
 """Seconds between applying changes to the rows: often enough to look live, rarely enough
@@ -65,6 +68,7 @@ PHASE_STYLES = {
     "Failed": "bold red",
     FAILED_MARK: "bold red",
     **dict.fromkeys(PENDING_MARKS.values(), "bold magenta"),
+    FINISHED_MARK: "bold cyan",
     "False": "red",
 }
 """Colours by the values phase and Ready columns take."""
@@ -94,6 +98,7 @@ class ResourceListScreen(Screen[None]):
         Binding("n", "new", "New", id="resources.new"),
         Binding("r", "run", "Run", id="resources.run"),
         Binding("u", "runs", "Runs", id="resources.runs"),
+        Binding("t", "chat", "Chat", id="resources.chat"),
         Binding("m", "memory", "Memory", id="resources.memory"),
         Binding("ctrl+d", "delete", "Delete", id="resources.delete"),
         Binding("j", "cursor_down", "Down", show=False, id="resources.down"),
@@ -218,6 +223,12 @@ class ResourceListScreen(Screen[None]):
             self._dirty.add(name)
         self._schedule_flush()
 
+    def mark_changed(self, agent: str) -> None:
+        """The agent's mark may have changed outside the backend (a background chat)."""
+        if self._marks and agent in self._objects:
+            self._dirty.add(agent)
+            self._schedule_flush()
+
     def _shows(self, obj: Object) -> bool:
         return self.agent is None or (obj.get("spec") or {}).get("agentRef") == self.agent
 
@@ -293,11 +304,16 @@ class ResourceListScreen(Screen[None]):
         ]
 
     def _mark(self, agent: Object) -> str:
-        """! when the agent waits for permission, ? when it waits for answers, else ✗ when its
-        newest run failed: a person can unblock a waiting agent now, a failure keeps."""
+        """! when the agent waits for permission, ? when it waits for answers (its status says
+        so), else what its background chat last announced (!, ?, ✗ failed, ● finished), else ✗
+        when its newest run failed: a person can unblock a waiting agent now, a failure keeps."""
         pending = (agent.get("status") or {}).get("pendingInput") or {}
         if pending.get("kind") in PENDING_MARKS:
             return PENDING_MARKS[pending["kind"]]
+        app: AgentOpsApp = self.app  # type: ignore[assignment]
+        chat = app.chat_mark(agent["metadata"]["name"])
+        if chat is not None:
+            return CHAT_MARKS[chat]
         phase = self._newest_runs.get(agent["metadata"]["name"], ("", "", ""))[2]
         return FAILED_MARK if phase == "Failed" else ""
 
@@ -387,6 +403,13 @@ class ResourceListScreen(Screen[None]):
         if name is not None:
             app: AgentOpsApp = self.app  # type: ignore[assignment]
             open_memory(app, name)
+
+    async def action_chat(self) -> None:
+        """Talk to the highlighted Agent (its chat keeps running when you leave it)."""
+        name = self.selected_name()
+        if name is not None:
+            app: AgentOpsApp = self.app  # type: ignore[assignment]
+            await app.open_chat(name)
 
     def action_runs(self) -> None:
         """The highlighted Agent's runs alone (`:ar NAME`)."""

@@ -36,6 +36,11 @@ class Related:
     def __str__(self) -> str:
         return f"{self.kind} {self.name}  {self.note}".rstrip()
 
+    @property
+    def openable(self) -> bool:
+        """The console has a view of it: a listed kind, or a trace."""
+        return self.kind == "Trace" or find(self.kind) is not None
+
 
 def conditions_table(obj: Object, now: datetime) -> Table:
     table = Table("Type", "Status", "Reason", "Message", "Since", expand=True, box=None)
@@ -202,7 +207,7 @@ class ObjectDetail(Vertical):
         highlighted = options.highlighted
         options.clear_options()
         options.add_options(
-            Option(str(item), id=f"{item.kind}/{item.name}", disabled=find(item.kind) is None)
+            Option(str(item), id=f"{item.kind}/{item.name}", disabled=not item.openable)
             for item in self.related
         )
         if self.related:

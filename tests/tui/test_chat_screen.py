@@ -1,0 +1,247 @@
+"""The chat screen in Pilot, against a real runtime process (scripted provider) reached through
+the console's backend: a reply streams in with its tool card, a permission is answered from
+the panel, a chat left in the background announces what needs a person, and a long session is
+windowed."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from kubernetes_asyncio import client
+from textual.app import App, ComposeResult
+from textual.widgets import Markdown
+
+from agentops_services.api.conversation import Message, TextPart
+from agentops_services.kube.rest import Kube
+from agentops_tui.app import AgentOpsApp
+from agentops_tui.backends.cluster import ClusterBackend
+from agentops_tui.screens.chat import ChatScreen
+from agentops_tui.screens.memory import MemoryEditorScreen
+from agentops_tui.screens.resource_list import ResourceListScreen
+from agentops_tui.services.chat.transcript import Transcript
+from agentops_tui.services.memory_panel import Found, MemoryPanelClient
+from agentops_tui.widgets.chat.requests import PermissionPanel
+from agentops_tui.widgets.chat.tool_card import ToolCard
+from agentops_tui.widgets.chat.transcript_view import WINDOW, TranscriptView
+from tests.conftest import eventually
+from tests.kube.operator_harness import agent, create
+from tests.runtime_process import daemon, write_agent
+from tests.tui.memory_sample import memory_service
+from tests.tui.test_console_views import SIZE, listed
+
+WRITE = {"name": "write", "input": {"path": "note.txt", "content": "hello"}, "id": "call_w"}
+GATED = {"builtinTools": ["write"], "permissionTools": ["write"]}
+
+
+@contextlib.asynccontextmanager
+async def console_with_runtime(
+    kube: client.ApiClient,
+    namespace: str,
+    tmp_path: Path,
+    turns: list[dict[str, Any]],
+    memory_url: str | None = None,
+) -> AsyncIterator[AgentOpsApp]:
+    """The console on the control plane, with Agent `reviewer`'s runtime a real process (and
+    its memory the memory service at `memory_url`)."""
+    work = tmp_path / "work"
+    work.mkdir()
+    config = write_agent(tmp_path, turns, **GATED)
+    async with daemon(config, tmp_path / "state", AGENT_NAME="reviewer", WORKSPACE=str(work)) as (
+        http,
+        _process,
+    ):
+        spec: dict[str, Any] = {"memory": {"serverRef": "agentops-memory"}} if memory_url else {}
+        await create(Kube(kube), namespace, agent("reviewer", **spec))
+        services = {"runtime": str(http.base_url).rstrip("/")}
+        if memory_url:
+            services["memory"] = memory_url
+        backend = ClusterBackend(Kube(kube), "test-context", namespace, services=services)
+
+        async def connect(_context: str | None = None) -> ClusterBackend:
+            return backend
+
+        yield AgentOpsApp(connect)
+
+
+async def chat_open(app: AgentOpsApp) -> ChatScreen:
+    async def shown() -> ChatScreen:
+        screen = app.screen
+        assert isinstance(screen, ChatScreen) and screen.session.ready.is_set()
+        return screen
+
+    return await eventually(shown, timeout=20)
+
+
+@pytest.mark.kube
+async def test_a_reply_streams_in_and_a_permission_is_answered_from_the_panel(
+    kube: client.ApiClient, namespace: str, tmp_path: Path
+) -> None:
+    turns: list[dict[str, Any]] = [{"toolCalls": [WRITE]}, {"text": "Written **note.txt**."}]
+    async with (
+        console_with_runtime(kube, namespace, tmp_path, turns) as app,
+        app.run_test(size=SIZE) as pilot,
+    ):
+        await listed(app)
+        await pilot.press("t")
+        chat = await chat_open(app)
+        await pilot.press(*"write the note", "enter")
+
+        async def asked() -> None:
+            assert chat.query(PermissionPanel)
+
+        await eventually(asked, timeout=20)
+        await pilot.click("#once")
+
+        async def answered() -> None:
+            await pilot.pause()
+            assert chat.session.transcript.state == "idle"
+            markdown = [str(m.source) for m in chat.query(Markdown)]
+            assert any("Written **note.txt**." in text for text in markdown), markdown
+            cards = list(chat.query(ToolCard))
+            assert len(cards) == 1 and cards[0].tool.status == "completed"
+            assert not chat.query(PermissionPanel)
+
+        await eventually(answered, timeout=20)
+        assert (tmp_path / "work" / "note.txt").read_text() == "hello"
+        await pilot.press("ctrl+o")
+        assert cards_open(chat)
+
+
+def cards_open(chat: ChatScreen) -> bool:
+    return all(card.is_open for card in chat.query(ToolCard))
+
+
+@pytest.mark.kube
+async def test_a_chat_in_the_background_marks_the_agent_and_reopens_where_it_was(
+    kube: client.ApiClient, namespace: str, tmp_path: Path
+) -> None:
+    slow = {"text": "All done here.", "chunkChars": 1, "delayMs": 150}
+    turns: list[dict[str, Any]] = [{"toolCalls": [WRITE]}, {"text": "Not written."}, slow]
+    async with (
+        console_with_runtime(kube, namespace, tmp_path, turns) as app,
+        app.run_test(size=SIZE, notifications=True) as pilot,
+    ):
+        await listed(app)
+        await pilot.press("t")
+        await chat_open(app)
+        await pilot.press(*"write the note", "enter", "ctrl+b")
+        await eventually(lambda: _marked(app, "!"), timeout=20)
+        await pilot.press("t")
+        chat = await chat_open(app)
+        await eventually(lambda: _panel(chat), timeout=10)
+        await pilot.click("#deny")
+
+        async def refused() -> None:
+            await pilot.pause()
+            assert chat.session.transcript.state == "idle"
+            assert [card.tool.permission for card in chat.query(ToolCard)] == ["deny"]
+
+        await eventually(refused, timeout=20)
+        await pilot.press(*"anything else?", "enter", "ctrl+b")
+        await eventually(lambda: _marked(app, "●"), timeout=20)
+        assert any("finished its turn" in n.message for n in app._notifications)
+        await pilot.press("t")
+        await chat_open(app)
+        assert "reviewer" not in app.unseen, "seen once the chat is open again"
+    assert not (tmp_path / "work" / "note.txt").exists()
+
+
+async def _marked(app: AgentOpsApp, mark: str) -> None:
+    screen = app.screen
+    assert isinstance(screen, ResourceListScreen)
+    assert str(screen.table.get_cell("reviewer", "!")) == mark
+
+
+async def _panel(chat: ChatScreen) -> None:
+    assert chat.query(PermissionPanel)
+
+
+@pytest.mark.kube
+async def test_remember_and_extract_save_memories_after_a_review(
+    kube: client.ApiClient, namespace: str, tmp_path: Path
+) -> None:
+    drafted = {"type": "decision", "title": "Builds use Python 3.11",
+               "content": "The team pinned Python 3.11 for builds.", "tags": ["python"]}  # fmt: skip
+    turns = [
+        {"match": "^hi$", "text": "Hello."},
+        {"match": "Extract the most valuable", "text": json.dumps(drafted)},
+    ]
+    async with (
+        memory_service(tmp_path / "memory.db") as memory_url,
+        console_with_runtime(kube, namespace, tmp_path, turns, memory_url) as app,
+        app.run_test(size=SIZE, notifications=True) as pilot,
+    ):
+        await listed(app)
+        await pilot.press("t")
+        chat = await chat_open(app)
+        await pilot.press(*"hi", "enter")
+        await eventually(lambda: _idle_after(chat, 2), timeout=20)
+        for command, saved_title in (
+            ("/remember deploys need a change ticket", "deploys need a change ticket"),
+            ("/extract", drafted["title"]),
+        ):
+            await pilot.press(*command, "enter")
+            await eventually(lambda: _reviewing(app), timeout=20)
+            await pilot.press("ctrl+s")
+            await eventually(lambda: _told(app, "saved"), timeout=10)
+            async with httpx.AsyncClient(base_url=memory_url, timeout=10) as http:
+                client = MemoryPanelClient(http, namespace)
+                found = await client.search("", project="reviewer", type_=None)
+            assert saved_title in [flat_title(hit) for hit in found]
+            app._notifications.clear()
+            await pilot.press("escape")  # the memory panel, back to the chat
+            assert app.screen is chat
+
+
+def flat_title(found: Found) -> str:
+    return found.title.text
+
+
+async def _idle_after(chat: ChatScreen, messages: int) -> None:
+    transcript = chat.session.transcript
+    assert transcript.state == "idle" and len(transcript.messages) >= messages
+
+
+async def _reviewing(app: AgentOpsApp) -> None:
+    assert isinstance(app.screen, MemoryEditorScreen)
+
+
+async def _told(app: AgentOpsApp, word: str) -> None:
+    assert any(word in n.message for n in app._notifications), [
+        n.message for n in app._notifications
+    ]
+
+
+class TranscriptApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield TranscriptView(id="transcript")
+
+
+async def test_a_long_session_mounts_a_window_and_loads_older_pages() -> None:
+    history = [
+        Message(role="user" if n % 2 == 0 else "assistant", content=[TextPart(text=f"m{n}")])
+        for n in range(5_000)
+    ]
+    transcript = Transcript.from_history(history)
+    app = TranscriptApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        view = app.query_one(TranscriptView)
+        await view.show(transcript)
+        assert len(view.mounted_ids) == WINDOW
+        assert view.mounted_ids[-1] == max(transcript.messages)
+        view.scroll_home(animate=False)
+        await pilot.pause()
+
+        async def paged() -> None:
+            await pilot.pause()
+            assert len(view.mounted_ids) == 2 * WINDOW
+
+        await eventually(paged)
+        ids = view.mounted_ids
+        assert ids == sorted(ids), "older messages go above"
