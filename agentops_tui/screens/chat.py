@@ -10,6 +10,7 @@ small appends a second and never holds up a key press.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, ClassVar
 
@@ -36,7 +37,10 @@ if TYPE_CHECKING:
     from agentops_tui.app import AgentOpsApp
 
 REDRAW_INTERVAL = 1 / 30
-"""Seconds between redraws while events arrive."""
+"""Seconds between redraws while events arrive, at least."""
+REDRAW_SHARE = 3
+"""A redraw waits this many times as long as the last one took: appending to a long
+markdown block costs more as it grows, and the keyboard must keep most of the time."""
 
 
 class ChatScreen(Screen[None]):
@@ -57,6 +61,7 @@ class ChatScreen(Screen[None]):
         self.last_prompt: str | None = None
         self._pending = Change()
         self._redraw_scheduled = False
+        self._interval = REDRAW_INTERVAL
         self._unlisten: list[Callable[[], None]] = []
 
     def compose(self) -> ComposeResult:
@@ -94,12 +99,18 @@ class ChatScreen(Screen[None]):
         self._pending = self._pending | change
         if not self._redraw_scheduled:
             self._redraw_scheduled = True
-            self.set_timer(REDRAW_INTERVAL, self._redraw)
+            self.set_timer(self._interval, self._redraw)
 
     def _linked(self, _notice: LinkNotice) -> None:
         self._show_status()
 
     async def _redraw(self) -> None:
+        started = time.perf_counter()
+        await self._draw_pending()
+        took = time.perf_counter() - started
+        self._interval = max(REDRAW_INTERVAL, took * REDRAW_SHARE)
+
+    async def _draw_pending(self) -> None:
         self._redraw_scheduled = False
         change, self._pending = self._pending, Change()
         view = self.query_one(TranscriptView)
