@@ -143,8 +143,18 @@ class AgentOpsApp(App[None]):
         """The agent's chat (opened on first use, then kept following in the background)."""
         from agentops_tui.screens.chat import ChatScreen  # noqa: PLC0415
 
-        if agent not in {a["metadata"]["name"] for a in self.backend.items("Agent")}:
-            self.notify(f"No Agent {agent!r} here", severity="error")
+        found = next(
+            (a for a in self.backend.items("Agent") if a["metadata"]["name"] == agent), None
+        )
+        if found is None:
+            self.notify(f"No Agent {agent!r} here", severity="error", markup=False)
+            return
+        if (found.get("spec") or {}).get("mode") == "task":
+            self.notify(
+                f"{agent} runs as a task: it has no chat (r starts a run)",
+                severity="warning",
+                markup=False,
+            )
             return
         try:
             session = await self.chats.open(agent)

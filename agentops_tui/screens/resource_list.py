@@ -186,7 +186,7 @@ class ResourceListScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Writes are hidden when the console is read-only; edit and new are for our kinds."""
-        if action in ("runs", "memory"):
+        if action in ("runs", "memory", "chat"):  # what only an Agent has
             return self.kind.kind == "Agent"
         if action not in WRITES:
             return True

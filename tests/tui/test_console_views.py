@@ -697,13 +697,16 @@ async def test_runs_of_one_agent_and_a_runs_prompt_output_and_artifacts(
     await agents.patch(types.AGENT_RUN, namespace, "review-2", {"status": status},
                        subresource="status")  # fmt: skip
     app = await console(kube, namespace)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await listed(app)
         await pilot.press("j", "u")  # reviewer
         await eventually(lambda: _runs_listed(app, ["review-1", "review-2"]))
         screen = app.screen
         assert isinstance(screen, ResourceListScreen)
         assert screen.query_one(LocationBar).crumbs == ("AgentRuns", "of reviewer")
+        assert not any(screen.check_action(a, ()) for a in ("chat", "runs", "memory"))
+        await pilot.press("colon", *"chat auditor", "enter")
+        assert any("runs as a task" in n.message for n in app._notifications)
         assert str(screen.table.get_cell("review-2", "Duration")) == "3m05s"
         await pilot.press("j", "enter")
 
