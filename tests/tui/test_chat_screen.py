@@ -15,7 +15,7 @@ import httpx
 import pytest
 from kubernetes_asyncio import client
 from textual.app import App, ComposeResult
-from textual.widgets import Markdown
+from textual.widgets import Button, Markdown, RadioButton
 
 from agentops_services.api.conversation import Message, TextPart
 from agentops_services.kube.rest import Kube
@@ -24,9 +24,10 @@ from agentops_tui.backends.cluster import ClusterBackend
 from agentops_tui.screens.chat import ChatScreen
 from agentops_tui.screens.memory import MemoryEditorScreen
 from agentops_tui.screens.resource_list import ResourceListScreen
+from agentops_tui.services.chat.client import ChatClient
 from agentops_tui.services.chat.transcript import Transcript
 from agentops_tui.services.memory_panel import Found, MemoryPanelClient
-from agentops_tui.widgets.chat.requests import PermissionPanel
+from agentops_tui.widgets.chat.requests import PermissionPanel, QuestionPanel
 from agentops_tui.widgets.chat.tool_card import ToolCard
 from agentops_tui.widgets.chat.transcript_view import WINDOW, TranscriptView
 from tests.conftest import eventually
@@ -51,7 +52,7 @@ async def console_with_runtime(
     its memory the memory service at `memory_url`)."""
     work = tmp_path / "work"
     work.mkdir()
-    config = write_agent(tmp_path, turns, **GATED)
+    config = write_agent(tmp_path, turns, **GATED, enableQuestionTool=True)
     async with daemon(config, tmp_path / "state", AGENT_NAME="reviewer", WORKSPACE=str(work)) as (
         http,
         _process,
@@ -216,6 +217,91 @@ async def _told(app: AgentOpsApp, word: str) -> None:
     assert any(word in n.message for n in app._notifications), [
         n.message for n in app._notifications
     ]
+
+
+ASK = {
+    "name": "question",
+    "id": "call_q",
+    "input": {"questions": [{"question": "Which environment?",
+                             "options": [{"label": "prod"}, {"label": "staging"}]}]},
+}  # fmt: skip
+
+
+@pytest.mark.kube
+async def test_a_question_is_answered_from_the_panel_and_closes_when_another_console_answers(
+    kube: client.ApiClient, namespace: str, tmp_path: Path
+) -> None:
+    turns: list[dict[str, Any]] = [
+        {"toolCalls": [ASK]},
+        {"text": "Deploying."},
+        {"toolCalls": [{**ASK, "id": "call_q2"}]},
+        {"text": "Fine."},
+    ]
+    async with (
+        console_with_runtime(kube, namespace, tmp_path, turns) as app,
+        app.run_test(size=SIZE, notifications=True) as pilot,
+    ):
+        await listed(app)
+        await pilot.press("t")
+        chat = await chat_open(app)
+        await pilot.press(*"deploy it", "enter")
+        await eventually(lambda: _question_shown(chat), timeout=20)
+        panel = chat.query_one(QuestionPanel)
+        list(panel.query(RadioButton))[-1].value = True  # staging
+        await pilot.pause()
+        panel.query_one("#submit", Button).press()
+
+        async def answered() -> None:
+            await pilot.pause()
+            notes = [n.message for n in app._notifications]
+            assert chat.session.transcript.state == "idle", (chat.session.transcript, notes)
+            assert not chat.query(QuestionPanel)
+            cards = [card.tool for card in chat.query(ToolCard)]
+            assert cards and "staging" in cards[0].output, cards
+
+        await eventually(answered, timeout=20)
+        await pilot.press(*"again", "enter")
+        await eventually(lambda: _question_shown(chat), timeout=20)
+        other = ChatClient(chat.session.client.http)  # a second console on the same agent
+        asked = next(iter(chat.session.transcript.questions))
+        await other.reply_question(asked, [["prod"]])
+        await eventually(lambda: _no_question(chat), timeout=20)
+
+
+async def _question_shown(chat: ChatScreen) -> None:
+    assert chat.query(QuestionPanel)
+
+
+async def _no_question(chat: ChatScreen) -> None:
+    assert not chat.query(QuestionPanel)
+
+
+@pytest.mark.kube
+async def test_escape_aborts_the_turn_in_the_runtime(
+    kube: client.ApiClient, namespace: str, tmp_path: Path
+) -> None:
+    turns: list[dict[str, Any]] = [{"text": "never finished", "stall": True}]
+    async with (
+        console_with_runtime(kube, namespace, tmp_path, turns) as app,
+        app.run_test(size=SIZE) as pilot,
+    ):
+        await listed(app)
+        await pilot.press("t")
+        chat = await chat_open(app)
+        await pilot.press(*"go", "enter")
+        await eventually(lambda: _busy(chat), timeout=20)
+        await pilot.press("escape")
+
+        async def ended() -> None:
+            assert (await chat.session.client.status()).state == "idle"
+            assert chat.session.transcript.state == "idle"
+
+        await eventually(ended, timeout=20)
+        assert app.screen is chat, "esc aborted the turn; only the next esc leaves"
+
+
+async def _busy(chat: ChatScreen) -> None:
+    assert chat.session.transcript.state == "busy"
 
 
 class TranscriptApp(App[None]):
