@@ -208,11 +208,16 @@ async def key_latency(kubeconfig: Path, count: int, presses: int, rate: float) -
 
 RUNTIME = [sys.executable, "-m", "agentops_services.cli.main", "runtime"]
 CHARS_PER_TOKEN = 4
+PARAGRAPH_WORDS = 60
+"""A reply in paragraphs, as models write them (one endless paragraph would measure how fast
+a terminal can re-wrap it, not the console)."""
 
 
 def stream_script(directory: Path, tokens_per_second: float, seconds: float) -> Path:
     """A runtime config whose one answer streams for about `seconds` at the given rate."""
-    text = " ".join(f"word{n % 1000:03d}" for n in range(int(tokens_per_second * seconds)))
+    words = [f"word{n % 1000:03d}" for n in range(int(tokens_per_second * seconds))]
+    paragraphs = [" ".join(words[i : i + PARAGRAPH_WORDS]) for i in range(0, len(words), PARAGRAPH_WORDS)]
+    text = "\n\n".join(paragraphs)
     turn = {"text": text, "chunkChars": CHARS_PER_TOKEN,
             "delayMs": max(1, round(1000 / tokens_per_second))}  # fmt: skip
     (directory / "script.json").write_text(json.dumps({"turns": [turn]}))
