@@ -216,7 +216,9 @@ a terminal can re-wrap it, not the console)."""
 def stream_script(directory: Path, tokens_per_second: float, seconds: float) -> Path:
     """A runtime config whose one answer streams for about `seconds` at the given rate."""
     words = [f"word{n % 1000:03d}" for n in range(int(tokens_per_second * seconds))]
-    paragraphs = [" ".join(words[i : i + PARAGRAPH_WORDS]) for i in range(0, len(words), PARAGRAPH_WORDS)]
+    paragraphs = [
+        " ".join(words[i : i + PARAGRAPH_WORDS]) for i in range(0, len(words), PARAGRAPH_WORDS)
+    ]
     text = "\n\n".join(paragraphs)
     turn = {"text": text, "chunkChars": CHARS_PER_TOKEN,
             "delayMs": max(1, round(1000 / tokens_per_second))}  # fmt: skip
