@@ -50,7 +50,7 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+b", "app.pop_screen", "Background", id="chat.background"),
         Binding("ctrl+o", "open_cards", "Open cards", id="chat.open-cards"),
         Binding("ctrl+r", "retry", "Retry", id="chat.retry"),
-        Binding("ctrl+k", "pick_resources", "Context", id="chat.context"),
+        Binding("ctrl+g", "pick_resources", "Context", id="chat.context"),
         Binding("ctrl+t", "trace", "Trace", id="chat.trace"),
     ]
 

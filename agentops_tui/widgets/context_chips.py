@@ -55,7 +55,8 @@ class ContextChips(Horizontal):
 
 
 class ResourcePicker(ModalScreen[list[str] | None]):
-    """Space toggles an AgentResource bound to the agent, enter confirms, escape cancels."""
+    """Space toggles an AgentResource bound to the agent, enter confirms (the list does not
+    take it: in a picker enter means done), escape cancels."""
 
     DEFAULT_CSS = """
     ResourcePicker { align: center middle; }
@@ -66,7 +67,7 @@ class ResourcePicker(ModalScreen[list[str] | None]):
     ResourcePicker SelectionList { height: auto; max-height: 20; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "confirm", "Use", id="resources-picker.confirm"),
+        Binding("enter", "confirm", "Use", priority=True, id="resources-picker.confirm"),
         Binding("escape", "dismiss(None)", "Cancel", id="resources-picker.cancel"),
     ]
 
@@ -88,6 +89,11 @@ class ResourcePicker(ModalScreen[list[str] | None]):
                     for r in self.resources
                 )
             )
+
+    def on_mount(self) -> None:
+        choices = self.query_one(SelectionList)
+        if choices.option_count:
+            choices.highlighted = 0
 
     def action_confirm(self) -> None:
         self.dismiss(list(self.query_one(SelectionList).selected))

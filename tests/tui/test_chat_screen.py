@@ -30,12 +30,20 @@ from agentops_tui.services.memory_panel import Found, MemoryPanelClient
 from agentops_tui.widgets.chat.requests import PermissionPanel, QuestionPanel
 from agentops_tui.widgets.chat.tool_card import ToolCard
 from agentops_tui.widgets.chat.transcript_view import WINDOW, TranscriptView
+from agentops_tui.widgets.context_chips import ContextChips, ResourcePicker
 from tests.conftest import eventually
 from tests.kube.operator_harness import agent, create
 from tests.runtime_process import daemon, write_agent
 from tests.tui.memory_sample import memory_service
 from tests.tui.test_console_views import SIZE, listed
 
+DOCS = {
+    "apiVersion": "agents.agentops.io/v1alpha1",
+    "kind": "AgentResource",
+    "metadata": {"name": "upstream-docs"},
+    "spec": {"kind": "documentation", "displayName": "Upstream documentation",
+             "documentation": {"urls": ["https://kubernetes.io/docs/concepts/"]}},
+}  # fmt: skip
 WRITE = {"name": "write", "input": {"path": "note.txt", "content": "hello"}, "id": "call_w"}
 GATED = {"builtinTools": ["write"], "permissionTools": ["write"]}
 
@@ -57,8 +65,11 @@ async def console_with_runtime(
         http,
         _process,
     ):
-        spec: dict[str, Any] = {"memory": {"serverRef": "agentops-memory"}} if memory_url else {}
+        spec: dict[str, Any] = {"resourceBindings": [{"name": "upstream-docs"}]}
+        if memory_url:
+            spec["memory"] = {"serverRef": "agentops-memory"}
         await create(Kube(kube), namespace, agent("reviewer", **spec))
+        await create(Kube(kube), namespace, DOCS)
         services = {"runtime": str(http.base_url).rstrip("/")}
         if memory_url:
             services["memory"] = memory_url
@@ -302,6 +313,40 @@ async def test_escape_aborts_the_turn_in_the_runtime(
 
 async def _busy(chat: ChatScreen) -> None:
     assert chat.session.transcript.state == "busy"
+
+
+@pytest.mark.kube
+async def test_context_chips_go_with_the_next_prompt_only(
+    kube: client.ApiClient, namespace: str, tmp_path: Path
+) -> None:
+    """ctrl+g picks the Agent's AgentResources; they show as chips, go with the next prompt
+    (the runtime counts them in the turn's prompt budget) and are cleared after it."""
+    turns: list[dict[str, Any]] = [{"text": "One."}, {"text": "Two."}]
+    async with (
+        console_with_runtime(kube, namespace, tmp_path, turns) as app,
+        app.run_test(size=SIZE) as pilot,
+    ):
+        await listed(app)
+        await pilot.press("t")
+        chat = await chat_open(app)
+        await pilot.press("ctrl+g")
+        await eventually(lambda: _picking(app), timeout=10)
+        await pilot.press("space", "enter")
+        chips = chat.query_one(ContextChips)
+        assert [item.resource_name for item in chips.items] == ["upstream-docs"]
+        budgets: list[int] = []
+        for prompt in ("with the docs", "with the docs"):
+            await pilot.press(*prompt, "enter")
+            await eventually(lambda: _idle_after(chat, 2 * (len(budgets) + 1)), timeout=20)
+            budget = chat.session.transcript.budget
+            assert budget is not None
+            budgets.append(budget.prompt_tokens)
+            assert chips.items == [], "sent once, then cleared"
+        assert budgets[0] > budgets[1], budgets
+
+
+async def _picking(app: AgentOpsApp) -> None:
+    assert isinstance(app.screen, ResourcePicker)
 
 
 class TranscriptApp(App[None]):

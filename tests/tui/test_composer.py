@@ -19,6 +19,9 @@ class ComposerApp(App[None]):
     def on_composer_submitted(self, event: Composer.Submitted) -> None:
         self.sent.append((event.text, event.steer))
 
+    def on_composer_external_requested(self) -> None:
+        self.sent.append(("$EDITOR", False))
+
 
 async def test_enter_sends_and_ctrl_j_breaks_the_line() -> None:
     app = ComposerApp()
@@ -52,3 +55,11 @@ async def test_ctrl_s_steers_the_running_turn() -> None:
         await pilot.press("ctrl+s", *"check the logs", "enter")
         assert app.sent == [("check the logs", True)]
         assert app.query_one(Composer).has_class("-steer")
+
+
+async def test_ctrl_e_asks_for_the_external_editor_not_the_line_end() -> None:
+    app = ComposerApp()
+    async with app.run_test() as pilot:
+        await pilot.press(*"draft", "home", "ctrl+e")
+        assert app.sent == [("$EDITOR", False)]
+        assert app.query_one(Composer).cursor_location == (0, 0)
