@@ -241,7 +241,7 @@ class ChatScreen(Screen[None]):
             self.notify("No turn has a trace yet", severity="warning")
             return
         app: AgentOpsApp = self.app  # type: ignore[assignment]
-        app.open_trace(trace_id)
+        app.open_trace(trace_id, live=self.session.busy)  # a running turn is followed
 
     async def on_permission_panel_replied(self, event: PermissionPanel.Replied) -> None:
         await self._call(self.session.reply_permission(event.request_id, event.response))
