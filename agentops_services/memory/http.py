@@ -26,7 +26,7 @@ from agentops_services.api.memory import (
     TimelineEntry,
 )
 from agentops_services.httpapi.endpoints import ApiError, Call, Endpoint
-from agentops_services.memory.store import MemoryStore, NotFoundError
+from agentops_services.memory.store import ConflictError, MemoryStore, NotFoundError
 
 MAX_LIMIT = 1000
 MAX_IMPORT_BYTES = 64 * 1024 * 1024
@@ -222,7 +222,10 @@ class MemoryApi:
     async def import_(self, call: Call) -> ImportResult:
         content_type = call.request.headers.get("content-type", "")
         data = _parse_import(call.body, jsonl="ndjson" in content_type or "jsonl" in content_type)
-        result = await self.store.import_data(data)
+        try:
+            result = await self.store.import_data(data)
+        except ConflictError as exc:
+            raise ApiError(409, str(exc), exc.field) from None
         call.span.set_attributes(
             {
                 "memory.import.sessions": result.imported_sessions,
@@ -276,7 +279,8 @@ def memory_endpoints(store: MemoryStore) -> list[Endpoint]:
                  text_media_type="application/x-ndjson"),
         Endpoint("POST", "/import", api.import_, "Load an export (JSON, or JSON lines with "
                  "Content-Type application/x-ndjson); all or nothing", "memory.import",
-                 body=ExportData, raw_body=True, response=ImportResult, max_body=MAX_IMPORT_BYTES),
+                 body=ExportData, raw_body=True, response=ImportResult, max_body=MAX_IMPORT_BYTES,
+                 errors=(409,)),
     ]  # fmt: skip
 
 

@@ -74,6 +74,14 @@ class NotFoundError(LookupError):
         self.field = field
 
 
+class ConflictError(ValueError):
+    """The record would duplicate a live one where only one may be (a topic key)."""
+
+    def __init__(self, what: str, field: str) -> None:
+        super().__init__(what)
+        self.field = field
+
+
 def _one(db: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
     row: sqlite3.Row | None = db.execute(sql, params).fetchone()
     return row
@@ -522,11 +530,18 @@ def import_data(db: sqlite3.Connection, data: ExportData) -> ImportResult:
         )
         imported_sessions += cursor.rowcount
     new_ids: dict[int, int] = {}
-    for o in data.observations:
+    for number, o in enumerate(data.observations):
         db.execute(
             "INSERT OR IGNORE INTO sessions (id, project, started_at) VALUES (?, ?, ?)",
             (o.session_id, o.project.lower(), o.created_at),
         )
+        if o.topic_key and _live_topic(db, o):
+            raise ConflictError(
+                f"observation {o.id} has topic key {o.topic_key!r}, which a live memory of project "
+                f"{o.project.lower()!r} ({o.scope}) already has: nothing was imported; delete "
+                "that memory or leave this one out",
+                f"observations.{number}.topic_key",
+            )
         cursor = db.execute(
             "INSERT INTO observations (session_id, type, title, content, tags, project, scope,"
             " topic_key, normalized_hash, revision_count, duplicate_count, last_seen_at,"
@@ -548,6 +563,18 @@ def import_data(db: sqlite3.Connection, data: ExportData) -> ImportResult:
                     (new_ids[target], new_ids[o.id]),
                 )
     return ImportResult(imported_sessions=imported_sessions, imported_observations=len(new_ids))
+
+
+def _live_topic(db: sqlite3.Connection, o: Observation) -> bool:
+    return (
+        _one(
+            db,
+            "SELECT 1 FROM observations WHERE topic_key = ? AND project = ? AND scope = ?"
+            " AND deleted_at IS NULL",
+            (o.topic_key, o.project.lower(), o.scope),
+        )
+        is not None
+    )
 
 
 # --- rows to models --------------------------------------------------------------------------

@@ -56,7 +56,7 @@ from agentops_services.api.memory import (
     TranscriptMessage,
 )
 from agentops_services.memory import queries, schema
-from agentops_services.memory.queries import NotFoundError
+from agentops_services.memory.queries import ConflictError, NotFoundError
 from agentops_services.memory.relevance import TermStatistics
 from agentops_services.memory.text import (
     estimate_tokens,
@@ -433,4 +433,4 @@ def _budgeted(rows: queries.ContextRows, budget_tokens: int | None) -> ContextRe
     return ContextResponse(recent_sessions=sessions, recent_observations=memories, tokens=used)
 
 
-__all__ = ["MemoryStore", "NotFoundError", "migrate_file"]
+__all__ = ["ConflictError", "MemoryStore", "NotFoundError", "migrate_file"]

@@ -151,6 +151,25 @@ async def test_import_json_and_json_lines(
     assert (await memory.client.get("/stats")).json()["total_observations"] == 4
 
 
+async def test_importing_a_live_topic_key_again_is_a_conflict_that_imports_nothing(
+    memory: MemoryService, observation: ObservationFactory
+) -> None:
+    """A topic key names one live memory per project and scope; restoring an export over
+    the memories it came from says which one is in the way, and stores nothing."""
+    await memory.client.post("/observations", json=observation(title="A", content="one"))
+    await memory.client.post(
+        "/observations", json=observation(title="B", content="two", topic_key="db/wal")
+    )
+    exported = (await memory.client.get("/export")).content
+    refused = await memory.client.post(
+        "/import", content=exported, headers={"content-type": "application/json"}
+    )
+    assert refused.status_code == 409, refused.text
+    assert "topic key 'db/wal'" in refused.json()["error"]
+    assert refused.json()["error"].count("nothing was imported") == 1
+    assert (await memory.client.get("/stats")).json()["total_observations"] == 2
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body", "status", "error", "field"),
     [
