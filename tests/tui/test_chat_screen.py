@@ -15,6 +15,7 @@ import httpx
 import pytest
 from kubernetes_asyncio import client
 from textual.app import App, ComposeResult
+from textual.pilot import Pilot
 from textual.widgets import Button, Markdown, RadioButton
 
 from agentops_services.api.conversation import Message, TextPart
@@ -81,6 +82,13 @@ async def console_with_runtime(
         yield AgentOpsApp(connect)
 
 
+async def reviewer_chat(app: AgentOpsApp, pilot: Pilot[Any]) -> ChatScreen:
+    """From the Agents list, `t` on reviewer (the only Agent), once its chat is loaded."""
+    await listed(app)
+    await pilot.press("t")
+    return await chat_open(app)
+
+
 async def chat_open(app: AgentOpsApp) -> ChatScreen:
     async def shown() -> ChatScreen:
         screen = app.screen
@@ -99,9 +107,7 @@ async def test_a_reply_streams_in_and_a_permission_is_answered_from_the_panel(
         console_with_runtime(kube, namespace, tmp_path, turns) as app,
         app.run_test(size=SIZE) as pilot,
     ):
-        await listed(app)
-        await pilot.press("t")
-        chat = await chat_open(app)
+        chat = await reviewer_chat(app, pilot)
         await pilot.press(*"write the note", "enter")
 
         async def asked() -> None:
@@ -139,9 +145,7 @@ async def test_a_chat_in_the_background_marks_the_agent_and_reopens_where_it_was
         console_with_runtime(kube, namespace, tmp_path, turns) as app,
         app.run_test(size=SIZE, notifications=True) as pilot,
     ):
-        await listed(app)
-        await pilot.press("t")
-        await chat_open(app)
+        await reviewer_chat(app, pilot)
         await pilot.press(*"write the note", "enter", "ctrl+b")
         await eventually(lambda: _marked(app, "!"), timeout=20)
         await pilot.press("t")
@@ -189,9 +193,7 @@ async def test_remember_and_extract_save_memories_after_a_review(
         console_with_runtime(kube, namespace, tmp_path, turns, memory_url) as app,
         app.run_test(size=SIZE, notifications=True) as pilot,
     ):
-        await listed(app)
-        await pilot.press("t")
-        chat = await chat_open(app)
+        chat = await reviewer_chat(app, pilot)
         await pilot.press(*"hi", "enter")
         await eventually(lambda: _idle_after(chat, 2), timeout=20)
         for command, saved_title in (
@@ -252,9 +254,7 @@ async def test_a_question_is_answered_from_the_panel_and_closes_when_another_con
         console_with_runtime(kube, namespace, tmp_path, turns) as app,
         app.run_test(size=SIZE, notifications=True) as pilot,
     ):
-        await listed(app)
-        await pilot.press("t")
-        chat = await chat_open(app)
+        chat = await reviewer_chat(app, pilot)
         await pilot.press(*"deploy it", "enter")
         await eventually(lambda: _question_shown(chat), timeout=20)
         panel = chat.query_one(QuestionPanel)
@@ -296,9 +296,7 @@ async def test_escape_aborts_the_turn_in_the_runtime(
         console_with_runtime(kube, namespace, tmp_path, turns) as app,
         app.run_test(size=SIZE) as pilot,
     ):
-        await listed(app)
-        await pilot.press("t")
-        chat = await chat_open(app)
+        chat = await reviewer_chat(app, pilot)
         await pilot.press(*"go", "enter")
         await eventually(lambda: _busy(chat), timeout=20)
         await pilot.press("escape")
@@ -326,9 +324,7 @@ async def test_context_chips_go_with_the_next_prompt_only(
         console_with_runtime(kube, namespace, tmp_path, turns) as app,
         app.run_test(size=SIZE) as pilot,
     ):
-        await listed(app)
-        await pilot.press("t")
-        chat = await chat_open(app)
+        chat = await reviewer_chat(app, pilot)
         await pilot.press("ctrl+g")
         await eventually(lambda: _picking(app), timeout=10)
         await pilot.press("space", "enter")
