@@ -105,6 +105,9 @@ class ChatScreen(Screen[None]):
         self._show_status()
 
     async def _redraw(self) -> None:
+        if not self.is_attached:  # left (ctrl+b) with a redraw due: the session goes on
+            self._redraw_scheduled = False
+            return
         started = time.perf_counter()
         await self._draw_pending()
         took = time.perf_counter() - started

@@ -358,7 +358,11 @@ async def test_a_wide_list_shows_the_highlighted_object_beside_it(
     app = await console(kube, namespace)
     async with app.run_test(size=(80, 24)):
         await listed(app)
-        assert not app.screen.query_one("#side").display, "one pane below 100 columns"
+        await eventually(lambda: _one_pane(app))
+
+
+async def _one_pane(app: AgentOpsApp) -> None:
+    assert not app.screen.query_one("#side").display, "one pane below 100 columns"
 
 
 def rendered(table: Any) -> str:
