@@ -18,6 +18,7 @@ from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer
 
 from agentops_tui.backends.base import Backend
@@ -62,6 +63,7 @@ class ChatScreen(Screen[None]):
         self._pending = Change()
         self._redraw_scheduled = False
         self._interval = REDRAW_INTERVAL
+        self._redraw_timer: Timer | None = None
         self._unlisten: list[Callable[[], None]] = []
 
     def compose(self) -> ComposeResult:
@@ -83,8 +85,12 @@ class ChatScreen(Screen[None]):
         self.run_worker(self._load(), group="load")
 
     def on_unmount(self) -> None:
+        """Left (ctrl+b, esc): the session goes on without this screen, and a redraw that
+        was due must not run on it."""
         for unlisten in self._unlisten:
             unlisten()
+        if self._redraw_timer is not None:
+            self._redraw_timer.stop()
 
     async def _load(self) -> None:
         await self.session.ready.wait()
@@ -99,15 +105,12 @@ class ChatScreen(Screen[None]):
         self._pending = self._pending | change
         if not self._redraw_scheduled:
             self._redraw_scheduled = True
-            self.set_timer(self._interval, self._redraw)
+            self._redraw_timer = self.set_timer(self._interval, self._redraw)
 
     def _linked(self, _notice: LinkNotice) -> None:
         self._show_status()
 
     async def _redraw(self) -> None:
-        if not self.is_attached:  # left (ctrl+b) with a redraw due: the session goes on
-            self._redraw_scheduled = False
-            return
         started = time.perf_counter()
         await self._draw_pending()
         took = time.perf_counter() - started

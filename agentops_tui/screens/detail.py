@@ -18,7 +18,8 @@ from textual.widgets import Footer, OptionList, Static
 from agentops_tui.backends.base import Backend, BackendError, Object, ServiceRef
 from agentops_tui.backends.catalog import ResourceKind
 from agentops_tui.screens.logs import open_logs
-from agentops_tui.services.runtime_status import STATE_STYLES, fetch_status, status_lines
+from agentops_tui.services.chat.client import ChatClient, ChatError
+from agentops_tui.services.runtime_status import STATE_STYLES, status_lines
 from agentops_tui.widgets.location_bar import LocationBar
 from agentops_tui.widgets.object_detail import ObjectDetail
 from agentops_tui.widgets.service_status import ServiceStatus
@@ -92,16 +93,14 @@ class DetailScreen(Screen[None]):
     async def ask_runtime(self) -> None:
         """The runtime's own view (state, model, context use), through whatever route the
         backend has to it."""
+        widget = self.query_one("#runtime", Static)
         try:
             http = await self.backend.service(ServiceRef.runtime(self.name_))
-            answer = await fetch_status(http)
-        except BackendError as exc:
-            answer = str(exc)
-        widget = self.query_one("#runtime", Static)
-        if isinstance(answer, str):
-            widget.update(Text(answer, style="yellow"))
+            status = await ChatClient(http).status()
+        except (BackendError, ChatError) as exc:
+            widget.update(Text(str(exc), style="yellow"))
         else:
-            widget.update(runtime_table(status_lines(answer)))
+            widget.update(runtime_table(status_lines(status)))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         """Enter on a related object opens its detail (where the console has a view of it)."""

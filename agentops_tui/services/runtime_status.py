@@ -6,26 +6,9 @@ list's attention marks come from the Agent objects it already watches).
 
 from __future__ import annotations
 
-import httpx
-from pydantic import ValidationError
-
 from agentops_services.api.runtime_api import StatusResponse
 
 STATE_STYLES = {"idle": "green", "busy": "yellow", "waiting": "bold magenta"}
-
-
-async def fetch_status(http: httpx.AsyncClient) -> StatusResponse | str:
-    """The runtime's status, or why it could not be read (for people)."""
-    try:
-        response = await http.get("/status")
-    except httpx.HTTPError as exc:
-        return f"unreachable: {exc or type(exc).__name__}"
-    if response.status_code != httpx.codes.OK:
-        return f"HTTP {response.status_code}: {response.text[:200]}"
-    try:
-        return StatusResponse.model_validate_json(response.content)
-    except ValidationError as exc:
-        return f"unexpected answer: {exc.error_count()} invalid fields"
 
 
 def status_lines(status: StatusResponse) -> list[tuple[str, str]]:

@@ -59,7 +59,7 @@ def summary(tool: ToolBlock) -> Text:
     arguments = tool.arguments() or {}
     telling = next((arguments[k] for k in SUMMARY_KEYS if isinstance(arguments.get(k), str)), "")
     if telling:
-        line.append(f"  {_clip(telling.splitlines()[0] if telling else '', ARGUMENT_CHARS)}")
+        line.append(f"  {_clip(telling.splitlines()[0], ARGUMENT_CHARS)}")
     if tool.duration_ms is not None:
         line.append(f"  ({_seconds(tool.duration_ms)})", style="dim")
     if tool.permission == "asked":
