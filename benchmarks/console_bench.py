@@ -16,7 +16,7 @@ taken as 4 characters) into an open chat while keys are typed into the composer;
 from a key to the frame showing the typed character, compared between the first and last third
 of the stream (a growing backlog would make the last third slower), and the lag from the turn's
 end to the frame showing the whole reply. Trace: a `--spans` trace (benchmarks/trace_bench.py's
-generator) served in Tempo's format on loopback, from `open_trace` to the first frame with the
+generator) served as Tempo serves it (protobuf when asked) on loopback, from `open_trace` to the first frame with the
 waterfall drawn.
 """
 
@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from google.protobuf import json_format
 from rich.console import RenderableType
 from textual.screen import Screen
 from textual.widgets import DataTable, Markdown
@@ -52,6 +53,7 @@ from agentops_tui.screens.chat import ChatScreen
 from agentops_tui.screens.resource_list import ResourceListScreen
 from agentops_tui.screens.traces import TraceScreen
 from agentops_tui.services.traces.client import waterfall_from_json
+from agentops_tui.services.traces.proto import TraceByIDResponse
 from agentops_tui.widgets.composer import Composer
 from agentops_tui.widgets.waterfall import WaterfallView
 from benchmarks.trace_bench import generate
@@ -342,18 +344,18 @@ async def _chat_latency(
 
 async def trace_open(kubeconfig: Path, spans: int, runs: int = 5) -> list[float]:
     """Seconds from asking for a trace to the frame with its waterfall drawn, per run. The
-    trace is served from its own process (a static file at Tempo's path), as Tempo would be."""
+    trace is served from its own process (benchmarks/tempo_files), as Tempo would be."""
     body = generate(spans)
     trace_id = waterfall_from_json(body).trace_id
     times: list[float] = []
     with tempfile.TemporaryDirectory() as root:
-        path = Path(root) / "api" / "v2" / "traces" / trace_id
-        path.parent.mkdir(parents=True)
-        path.write_bytes(body)
+        (Path(root) / f"{trace_id}.json").write_bytes(body)
+        envelope = json_format.Parse(body, TraceByIDResponse())
+        (Path(root) / f"{trace_id}.pb").write_bytes(envelope.SerializeToString())
         port = free_port()
         tempo = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
-            "--directory", root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            sys.executable, "-m", "benchmarks.tempo_files", str(port), root,
+            cwd=REPO,
         )  # fmt: skip
         try:
             await wait_serving(f"http://127.0.0.1:{port}", f"/api/v2/traces/{trace_id}")

@@ -8,7 +8,8 @@ orchestrator's turn delegating to worker agents in their own processes, each tur
 memory (client span, the memory service's server and store spans) and then running steps of a
 `chat` model call and tool calls (some through MCP, some failing), with prompt, completion and
 tool arguments and results as long as the runtime caps them. The steps timed are what opening a
-trace costs (parse, build the waterfall, lay out every row), what a key press costs (zoom, then
+trace costs (from the protobuf the console asks Tempo for, and from JSON for a Tempo that only
+answers that: decode, build the waterfall, lay out every row), what a key press costs (zoom, then
 lay out one screen of rows) and the errors filter, each including the freeing of what it
 made; `measure()` returns the figures for benchmarks/console_bench.py to include. The stdlib's
 `json.loads` of the same body is timed too: this machine's speed varies with its neighbours,
@@ -26,10 +27,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from google.protobuf import json_format
+
 from agentops_tui.services.traces.client import waterfall_from_json
 from agentops_tui.services.traces.filters import select
 from agentops_tui.services.traces.layout import Viewport, layout
 from agentops_tui.services.traces.otlp import gc_paused, parse_v2
+from agentops_tui.services.traces.proto import TraceByIDResponse, waterfall_from_protobuf
 from agentops_tui.services.traces.tree import build
 
 START_NS = 1_775_728_800_000_000_000  # 2026-04-09 10:00 UTC
@@ -279,12 +283,13 @@ def _loads(body: bytes) -> object:
 def measure(spans: int = 10_000, runs: int = 7, width: int = 160) -> list[tuple[str, list[float]]]:
     """(step, seconds per run) for each step of opening and using a trace."""
     body = generate(spans)
+    protobuf = json_format.Parse(body, TraceByIDResponse()).SerializeToString()
     waterfall = waterfall_from_json(body)
     shown = select(waterfall)
     whole = Viewport.whole(waterfall.duration_ns)
 
     def open_trace(rows: int | None) -> None:
-        built = waterfall_from_json(body)
+        built = waterfall_from_protobuf(protobuf)
         layout(select(built), Viewport.whole(built.duration_ns), width, count=rows)
 
     return [
@@ -292,9 +297,11 @@ def measure(spans: int = 10_000, runs: int = 7, width: int = 160) -> list[tuple[
             lambda _: _loads(body), runs)),
         ("parse the JSON (pydantic)", _timed(lambda _: parse_v2(body), runs)),
         ("build the waterfall", _timed(lambda parsed: build(parsed["trace"]), runs, lambda: parse_v2(body))),
+        ("decode the protobuf and build the waterfall", _timed(
+            lambda _: waterfall_from_protobuf(protobuf), runs)),
         ("lay out every row", _timed(lambda _: layout(shown, whole, width), runs)),
-        ("open in the console: parse, build, lay out 50 rows", _timed(lambda _: open_trace(50), runs)),
-        ("open in `agentops trace`: parse, build, lay out all", _timed(lambda _: open_trace(None), runs)),
+        ("open in the console: decode, build, lay out 50 rows", _timed(lambda _: open_trace(50), runs)),
+        ("open in `agentops trace`: decode, build, lay out all", _timed(lambda _: open_trace(None), runs)),
         ("key press: zoom in, lay out 50 rows", _timed(
             lambda _: layout(shown, whole.zoom(4, 0.3), width, first=4000, count=50), runs)),
         ("errors filter", _timed(lambda _: select(waterfall, "errors"), runs)),

@@ -4,7 +4,8 @@ It speaks Tempo's wire format: `/api/search` answers the recorded search whateve
 (and keeps the parameters it was asked with, for the tests to check); `/api/v2/traces/<id>`
 answers a recorded trace, or 404 `trace not found` as plain text; `/api/traces/<id>` (v1) the
 same trace as `{"batches": [...]}`. `has_v2=False` is a Tempo before 2.5, whose v2 paths are
-Go's `404 page not found`. `answers` forces a status and body on a path (a 500, a 400 for bad
+Go's `404 page not found`. Traces come in protobuf to a client that accepts it, as Tempo
+sends them (`protobuf=False`: a Tempo, proxy or store that only speaks JSON). `answers` forces a status and body on a path (a 500, a 400 for bad
 TraceQL, the API server's JSON Status), and a path in `stalled` never answers until the test
 ends, for deadlines.
 """
@@ -20,12 +21,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from google.protobuf import json_format
+from google.protobuf.message import Message
+from opentelemetry.proto.trace.v1.trace_pb2 import TracesData
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from agentops_services.httpapi.serving import serve_in_background
+from agentops_tui.services.traces.proto import TraceByIDResponse
+
+PROTOBUF = "application/protobuf"
 
 RECORDINGS = Path(__file__).resolve().parent.parent / "service" / "data" / "tempo"
 
@@ -33,6 +40,17 @@ RECORDINGS = Path(__file__).resolve().parent.parent / "service" / "data" / "temp
 def recording(name: str) -> dict[str, Any]:
     document: dict[str, Any] = json.loads((RECORDINGS / name).read_text())
     return document
+
+
+def as_protobuf(v2: dict[str, Any], *, v2_envelope: bool = True) -> bytes:
+    """A v2 body as Tempo's protobuf: the TraceByIDResponse, or v1's bare Trace."""
+    if v2_envelope:
+        message: Message = json_format.ParseDict(
+            v2, TraceByIDResponse(), ignore_unknown_fields=True
+        )
+    else:
+        message = json_format.ParseDict(v2["trace"], TracesData(), ignore_unknown_fields=True)
+    return message.SerializeToString()
 
 
 def recorded_trace_id(v2: dict[str, Any]) -> str:
@@ -47,10 +65,13 @@ class FakeTempo:
     """Hex trace id -> its `/api/v2/traces/<id>` body."""
     search: dict[str, Any] = field(default_factory=lambda: recording("search.json"))
     has_v2: bool = True
+    protobuf: bool = True
     answers: dict[str, tuple[int, str]] = field(default_factory=dict)
     stalled: set[str] = field(default_factory=set)
     asked: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     """(path, query parameters) of every request, in order."""
+    sent: list[str] = field(default_factory=list)
+    """The media type of every trace answered."""
     release: asyncio.Event = field(default_factory=asyncio.Event)
 
     def add(self, name: str) -> str:
@@ -79,6 +100,10 @@ class FakeTempo:
         trace = self.traces.get(trace_id.lower().rjust(32, "0"))
         if trace is None:
             return PlainTextResponse("trace not found", 404)
+        if self.protobuf and PROTOBUF in request.headers.get("accept", ""):
+            self.sent.append(PROTOBUF)
+            return Response(as_protobuf(trace, v2_envelope=version == "v2"), media_type=PROTOBUF)
+        self.sent.append("application/json")
         if version == "v1":
             return JSONResponse({"batches": trace["trace"]["resourceSpans"]})
         return JSONResponse(trace)

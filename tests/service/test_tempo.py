@@ -105,12 +105,17 @@ async def test_a_query_of_ones_own_is_sent_as_is_and_its_refusal_is_a_query_erro
     assert [params["q"] for _, params in fake.asked] == ["{ nonsense }"]
 
 
-async def test_a_trace_comes_from_v2_as_a_waterfall(tempo: tuple[FakeTempo, str]) -> None:
+@pytest.mark.parametrize("protobuf", [True, False], ids=["protobuf", "json"])
+async def test_a_trace_comes_from_v2_as_a_waterfall(
+    tempo: tuple[FakeTempo, str], protobuf: bool
+) -> None:
     fake, url = tempo
+    fake.protobuf = protobuf  # a Tempo, proxy or store that only answers JSON
     trace_id = fake.add("trace_v2.json")
     async with httpx.AsyncClient(base_url=url) as http:
         waterfall = await TempoClient(http).trace(trace_id.upper())
     assert [path for path, _ in fake.asked] == [f"/api/v2/traces/{trace_id}"]
+    assert fake.sent == ["application/protobuf" if protobuf else "application/json"]
     assert waterfall.trace_id == trace_id
     assert len(waterfall.spans) == 18 and not waterfall.partial
     assert [(n.depth, n.name) for n in waterfall.spans[:3]] == [
@@ -141,6 +146,7 @@ async def test_a_partial_trace_says_so(tempo: tuple[FakeTempo, str]) -> None:
     trace_id = fake.add("trace_v2_partial.json")
     async with httpx.AsyncClient(base_url=url) as http:
         waterfall = await TempoClient(http).trace(trace_id)
+    assert fake.sent == ["application/protobuf"]  # its PARTIAL status comes in the envelope
     assert waterfall.partial and waterfall.orphans == 2
     assert waterfall.partial_reasons() == [
         "Trace exceeds maximum size of 52428800 bytes, a partial trace is returned",

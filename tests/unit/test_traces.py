@@ -10,6 +10,8 @@ import json
 from typing import Any
 
 import pytest
+from opentelemetry.proto.common.v1 import common_pb2 as common
+from opentelemetry.proto.trace.v1 import trace_pb2
 from rich.cells import cell_len
 
 from agentops_tui.services.traces.detail import span_detail
@@ -37,6 +39,7 @@ from agentops_tui.services.traces.otlp import (
     status_code,
     trace_id,
 )
+from agentops_tui.services.traces.proto import waterfall_from_protobuf
 from agentops_tui.services.traces.search import SearchResponse
 from agentops_tui.services.traces.text import MAX_JSON_DEPTH, tree_json, waterfall_lines
 from agentops_tui.services.traces.traceql import (
@@ -46,7 +49,7 @@ from agentops_tui.services.traces.traceql import (
     quote,
 )
 from agentops_tui.services.traces.tree import Waterfall, build
-from tests.fakes.tempo import RECORDINGS
+from tests.fakes.tempo import RECORDINGS, as_protobuf, recording
 
 MS = 1_000_000
 T0 = 1_775_728_800_000_000_000
@@ -204,6 +207,96 @@ def test_the_recorded_trace_is_a_tree_in_start_order() -> None:
     assert [n.name for n in spans if n.error] == ["tool.execute: read_file"]  # error.type only
     assert {n.service for n in spans} == {"agentops-runtime", "agentops-memory"}
     assert waterfall.find(spans[3].span_id) is spans[3] and waterfall.find("ffff") is None
+
+
+def everything(waterfall: Waterfall) -> list[tuple[object, ...]]:
+    """What a view can read of each span, attributes converted."""
+    return [
+        (
+            n.span_id, n.parent_id, n.name, n.service, n.kind, n.status, n.status_message,
+            n.start_ns, n.duration_ns, n.offset_ns, dict(n.attributes), dict(n.resource),
+            [(e.name, e.time_ns, dict(e.attributes)) for e in n.events],
+            [(k.trace_id, k.span_id, dict(k.attributes)) for k in n.links],
+            n.category, n.error, n.depth, n.parent, n.descendants, n.orphan,
+        )
+        for n in waterfall.spans
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["trace_v2.json", "trace_v2_partial.json"])
+def test_a_trace_reads_the_same_from_tempos_protobuf_as_from_its_json(name: str) -> None:
+    from_json = recorded(name)
+    from_protobuf = waterfall_from_protobuf(as_protobuf(recording(name)))
+    assert everything(from_protobuf) == everything(from_json)
+    assert from_protobuf.partial_reasons() == from_json.partial_reasons()
+    assert from_protobuf.trace_id == from_json.trace_id
+    v1 = as_protobuf(recording(name), v2_envelope=False)  # v1's bare Trace: no partial status
+    assert everything(waterfall_from_protobuf(v1, v2=False)) == everything(from_json)
+    with pytest.raises(TraceFormatError, match="not an OTLP trace in protobuf"):
+        waterfall_from_protobuf(b"\x0a\xff\xff\xff")
+
+
+def test_protobuf_values_read_as_plain_python_when_first_asked_for() -> None:
+    attributes = [
+        common.KeyValue(key="s", value=common.AnyValue(string_value="x")),
+        common.KeyValue(key="i", value=common.AnyValue(int_value=18342)),
+        common.KeyValue(key="b", value=common.AnyValue(bool_value=False)),
+        common.KeyValue(key="d", value=common.AnyValue(double_value=0.2)),
+        common.KeyValue(key="raw", value=common.AnyValue(bytes_value=b"\x00\x01")),
+        common.KeyValue(key="none", value=common.AnyValue()),
+        common.KeyValue(
+            key="list",
+            value=common.AnyValue(array_value=common.ArrayValue(values=[common.AnyValue(string_value="stop"), common.AnyValue(int_value=1)])),
+        ),
+        common.KeyValue(
+            key="map",
+            value=common.AnyValue(kvlist_value=common.KeyValueList(values=[common.KeyValue(key="a", value=common.AnyValue(bool_value=True))])),
+        ),
+        common.KeyValue(key="error.type", value=common.AnyValue(string_value="timeout")),
+    ]  # fmt: skip
+    made = trace_pb2.Span(
+        trace_id=bytes.fromhex("0" * 31 + "1"),
+        span_id=bytes.fromhex("00000000000000aa"),
+        name="tool.execute: kubectl",
+        start_time_unix_nano=T0,
+        end_time_unix_nano=T0 + 5 * MS,
+        attributes=attributes,
+    )
+    data = trace_pb2.TracesData(
+        resource_spans=[trace_pb2.ResourceSpans(scope_spans=[trace_pb2.ScopeSpans(spans=[made])])]
+    )
+    (node,) = waterfall_from_protobuf(data.SerializeToString(), v2=False).spans
+    assert (node.category, node.error) == ("tool", True)  # read before the rest is converted
+    assert dict(node.attributes) == {
+        "s": "x", "i": 18342, "b": False, "d": 0.2, "raw": "AAE=", "none": None,
+        "list": ["stop", 1], "map": {"a": True}, "error.type": "timeout",
+    }  # fmt: skip
+    assert (len(node.attributes), node.attributes.get("missing"), "s" in node.attributes) == (
+        9,
+        None,
+        True,
+    )
+
+
+def test_a_protobuf_trace_keeps_the_earliest_spans_past_the_cap() -> None:
+    spans = [
+        trace_pb2.Span(
+            trace_id=b"\x01" * 16,
+            span_id=n.to_bytes(8, "big"),
+            parent_span_id=(1).to_bytes(8, "big") if n > 1 else b"",
+            name=f"s{n}",
+            start_time_unix_nano=T0 + n * 10 * MS,
+            end_time_unix_nano=T0 + (n * 10 + 5) * MS,
+        )
+        for n in range(8, 0, -1)
+    ]
+    data = trace_pb2.TracesData(
+        resource_spans=[trace_pb2.ResourceSpans(scope_spans=[trace_pb2.ScopeSpans(spans=spans)])]
+    )
+    waterfall = waterfall_from_protobuf(data.SerializeToString(), v2=False, max_spans=5)
+    assert [n.name for n in waterfall.spans] == ["s1", "s2", "s3", "s4", "s5"]
+    assert waterfall.partial_reasons() == ["8 spans; the 5 that started first are shown"]
+    assert waterfall.trace_id == "01" * 16
 
 
 def test_spans_whose_parent_is_missing_are_roots_and_the_trace_is_partial() -> None:

@@ -24,6 +24,8 @@ _OPERATIONS: Mapping[str, Category] = {
     "execute_tool": "tool",
     "retrieval": "memory",
 }
+CLASSIFYING = frozenset({"gen_ai.operation.name", "gen_ai.tool.name", "error.type"})
+"""The attributes `categorize` and `failed` read."""
 _NAME_PREFIXES: tuple[tuple[str, Category], ...] = (
     ("chat ", "llm"),
     ("gen_ai.", "llm"),

@@ -17,6 +17,7 @@ import asyncio
 import json
 import math
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -29,6 +30,7 @@ from agentops_tui.services.traces.otlp import (
     parse_v1,
     parse_v2,
 )
+from agentops_tui.services.traces.proto import ACCEPT, PROTOBUF_TYPES, waterfall_from_protobuf
 from agentops_tui.services.traces.search import SearchResponse, TraceSummary
 from agentops_tui.services.traces.traceql import build_query
 from agentops_tui.services.traces.tree import Waterfall, build
@@ -44,6 +46,17 @@ DEFAULT_SINCE = timedelta(hours=1)
 SPANS_PER_SET = 3
 """Matched spans Tempo returns per trace (its default): enough to carry the agent's name."""
 _TRACE_ID = re.compile(r"[0-9a-f]{1,32}")
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    status: int
+    media_type: str
+    body: bytes
+
+    @property
+    def protobuf(self) -> bool:
+        return self.media_type in PROTOBUF_TYPES
 
 
 class TempoError(Exception):
@@ -139,11 +152,11 @@ class TempoClient:
             "limit": limit,
             "spss": SPANS_PER_SET,
         }
-        status, body = await self._get("/api/search", params, MAX_SEARCH_BYTES)
-        if status != 200:
-            raise self._failure(status, body)
+        answer = await self._get("/api/search", params, MAX_SEARCH_BYTES)
+        if answer.status != 200:
+            raise self._failure(answer.status, answer.body)
         try:
-            found = SearchResponse.model_validate_json(body)
+            found = SearchResponse.model_validate_json(answer.body)
         except ValidationError as exc:
             raise TempoError(
                 f"Tempo's search answer is not a search result: {exc.errors()[0]['msg']}"
@@ -152,29 +165,32 @@ class TempoClient:
 
     async def trace(self, trace_id: str) -> Waterfall:
         """The trace as a waterfall; ValueError for a malformed id, TraceNotFoundError when
-        Tempo has no such trace. Parsing and building run in a thread (a 10,000-span trace
-        takes about a quarter of a second), so the event loop keeps drawing."""
+        Tempo has no such trace. It is asked for in protobuf (see traces/proto), and read from
+        JSON when that is what comes back. Decoding and building run in a thread (a
+        10,000-span trace takes a sixth of a second), so the event loop keeps drawing."""
         wanted = checked_trace_id(trace_id)
-        status, body = await self._get(f"/api/v2/traces/{wanted}", {}, self.max_trace_bytes)
-        if status == 404 and _kube_status(body) is None:
-            status, body = await self._get(f"/api/traces/{wanted}", {}, self.max_trace_bytes)
-            if status == 404 and _kube_status(body) is None:
-                raise TraceNotFoundError(f"trace {wanted} is not in Tempo at {self.where}")
+        answer = await self._get(f"/api/v2/traces/{wanted}", {}, self.max_trace_bytes, ACCEPT)
+        v2 = True
+        if answer.status == 404 and _kube_status(answer.body) is None:
             v2 = False
-        else:
-            v2 = True
-        if status != 200:
-            raise self._failure(status, body)
+            answer = await self._get(f"/api/traces/{wanted}", {}, self.max_trace_bytes, ACCEPT)
+            if answer.status == 404 and _kube_status(answer.body) is None:
+                raise TraceNotFoundError(f"trace {wanted} is not in Tempo at {self.where}")
+        if answer.status != 200:
+            raise self._failure(answer.status, answer.body)
+        decode = waterfall_from_protobuf if answer.protobuf else waterfall_from_json
         try:
-            waterfall = await asyncio.to_thread(waterfall_from_json, body, v2=v2)
+            waterfall = await asyncio.to_thread(decode, answer.body, v2=v2)
         except TraceFormatError as exc:
             raise TempoError(f"Tempo's answer for trace {wanted} is not a trace: {exc}") from None
         if not waterfall.spans:
             raise TraceNotFoundError(f"trace {wanted} is not in Tempo at {self.where}")
         return waterfall
 
-    async def _get(self, path: str, params: dict[str, str | int], limit: int) -> tuple[int, bytes]:
-        """Status and body (at most `limit` bytes) of a GET, within the deadline."""
+    async def _get(
+        self, path: str, params: dict[str, str | int], limit: int, accept: str = "application/json"
+    ) -> Answer:
+        """Status, type and body (at most `limit` bytes) of a GET, within the deadline."""
         try:
             async with (
                 asyncio.timeout(self.timeout),
@@ -182,7 +198,7 @@ class TempoClient:
                     "GET",
                     path,
                     params=params,
-                    headers={"Accept": "application/json"},
+                    headers={"Accept": accept},
                     timeout=self.timeout,
                 ) as response,
             ):
@@ -191,7 +207,8 @@ class TempoClient:
                     body += chunk
                     if len(body) > limit:
                         raise TempoError(f"Tempo's answer to {path} is larger than {_size(limit)}")
-                return response.status_code, bytes(body)
+                media_type = response.headers.get("content-type", "").split(";")[0].strip()
+                return Answer(response.status_code, media_type, bytes(body))
         except (TimeoutError, httpx.TimeoutException):
             raise TempoUnavailableError(
                 f"Tempo at {self.where} did not answer within {self.timeout:g} s"

@@ -215,12 +215,20 @@ _KIND_NAMES = _enum(_KINDS, "span_kind_")
 _CODE_NAMES = _enum(_CODES, "status_code_")
 
 
+def kind_name(value: str | int) -> Kind:
+    return _KIND_NAMES.get(value, "unspecified")
+
+
+def code_name(value: str | int) -> StatusCode:
+    return _CODE_NAMES.get(value, "unset")
+
+
 def kind(span: Span) -> Kind:
-    return _KIND_NAMES.get(span.get("kind", 0), "unspecified")
+    return kind_name(span.get("kind", 0))
 
 
 def status_code(span: Span) -> StatusCode:
-    return _CODE_NAMES.get(span.get("status", {}).get("code", 0), "unset")
+    return code_name(span.get("status", {}).get("code", 0))
 
 
 def python(value: AnyValue) -> AttributeValue:

@@ -102,7 +102,7 @@ def _span_json(node: SpanNode) -> dict[str, Any]:
         "orphan": node.orphan,
         "offsetMs": _ms(node.offset_ns),
         "durationMs": _ms(node.duration_ns),
-        "attributes": node.attributes,
+        "attributes": dict(node.attributes),
         "events": [
             {"name": e.name, "offsetMs": _ms(e.offset_ns), "attributes": dict(e.attributes)}
             for e in detail.events

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from agentops_tui.services.traces.classify import Category, categorize, failed
 from agentops_tui.services.traces.otlp import (
@@ -42,14 +43,35 @@ trace we have seen; Tempo's own default size limit (50 MB) cuts most traces befo
 class SpanEvent:
     name: str
     time_ns: int
-    attributes: dict[str, AttributeValue]
+    attributes: Mapping[str, AttributeValue]
 
 
 @dataclass(frozen=True, slots=True)
 class SpanLink:
     trace_id: str
     span_id: str
+    attributes: Mapping[str, AttributeValue]
+
+
+class SpanDetails(Protocol):
+    """What only the span's detail reads: kept apart so a protobuf trace converts it on
+    demand (see traces/proto), one small object per span for the collector to scan."""
+
+    @property
+    def attributes(self) -> Mapping[str, AttributeValue]: ...
+
+    @property
+    def events(self) -> tuple[SpanEvent, ...]: ...
+
+    @property
+    def links(self) -> tuple[SpanLink, ...]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ConvertedDetails:
     attributes: dict[str, AttributeValue]
+    events: tuple[SpanEvent, ...]
+    links: tuple[SpanLink, ...]
 
 
 @dataclass(slots=True, eq=False)
@@ -65,11 +87,9 @@ class SpanNode:
     start_ns: int
     """Unix nanoseconds; `offset_ns` is the same from the trace's start."""
     duration_ns: int
-    attributes: dict[str, AttributeValue]
+    details: SpanDetails
     resource: Mapping[str, AttributeValue]
     """Shared by every span of the same batch (one process)."""
-    events: tuple[SpanEvent, ...]
-    links: tuple[SpanLink, ...]
     category: Category
     error: bool
     offset_ns: int = 0
@@ -79,6 +99,18 @@ class SpanNode:
     descendants: int = 0
     orphan: bool = False
     """Names a parent the trace does not hold (or sits in a parent cycle)."""
+
+    @property
+    def attributes(self) -> Mapping[str, AttributeValue]:
+        return self.details.attributes
+
+    @property
+    def events(self) -> tuple[SpanEvent, ...]:
+        return self.details.events
+
+    @property
+    def links(self) -> tuple[SpanLink, ...]:
+        return self.details.links
 
 
 @dataclass(slots=True)
@@ -137,10 +169,12 @@ def _node(span: Span, resource: Mapping[str, AttributeValue], service: str) -> S
         span.get("status", {}).get("message", ""),
         start,
         max(0, span.get("endTimeUnixNano", start) - start),
-        attributes,
+        ConvertedDetails(
+            attributes,
+            _events(span["events"], start) if "events" in span else (),
+            _links(span["links"]) if "links" in span else (),
+        ),
         resource,
-        _events(span["events"], start) if "events" in span else (),
-        _links(span["links"]) if "links" in span else (),
         categorize(name, attributes),
         failed(status, attributes),
     )
@@ -184,23 +218,35 @@ def build(trace: TraceData, *, tempo_partial: str = "", max_spans: int = MAX_SPA
         if total > max_spans:
             flat.sort(key=lambda item: item[0].get("startTimeUnixNano", 0))
             del flat[max_spans:]
-        nodes: dict[str, SpanNode] = {}
-        for span, resource, service in flat:
-            node = _node(span, resource, service)
-            nodes.setdefault(node.span_id, node)  # Tempo dedupes already; the first one wins
-        start = min((n.start_ns for n in nodes.values()), default=0)
-        end = max((n.start_ns + n.duration_ns for n in nodes.values()), default=0)
-        for node in nodes.values():
-            node.offset_ns = node.start_ns - start
-        ordered = _order(nodes)
-    first_id = next((f[0].get("traceId", "") for f in flat), "")
+        first_id = next((f[0].get("traceId", "") for f in flat), "")
+        return assemble(
+            [_node(span, resource, service) for span, resource, service in flat],
+            trace_id=trace_id(first_id),
+            total=total,
+            truncated=total > max_spans,
+            tempo_partial=tempo_partial,
+        )
+
+
+def assemble(
+    spans: Iterable[SpanNode], *, trace_id: str, total: int, truncated: bool, tempo_partial: str
+) -> Waterfall:
+    """The waterfall of spans converted from either wire format, in display order."""
+    nodes: dict[str, SpanNode] = {}
+    for node in spans:
+        nodes.setdefault(node.span_id, node)  # Tempo dedupes already; the first one wins
+    start = min((n.start_ns for n in nodes.values()), default=0)
+    end = max((n.start_ns + n.duration_ns for n in nodes.values()), default=0)
+    for node in nodes.values():
+        node.offset_ns = node.start_ns - start
+    ordered = _order(nodes)
     return Waterfall(
-        trace_id=trace_id(first_id),
+        trace_id=trace_id,
         spans=ordered,
         start_ns=start,
         duration_ns=end - start,
         total_spans=total,
-        truncated=total > max_spans,
+        truncated=truncated,
         orphans=sum(node.orphan for node in ordered),
         tempo_partial=tempo_partial,
         positions={node.span_id: index for index, node in enumerate(ordered)},
