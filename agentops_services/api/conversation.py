@@ -103,10 +103,15 @@ class Message(BaseModel):
 
     role: Role
     content: list[Part] = Field(default_factory=list)
+    trace_id: str | None = None
+    """On the user message that started a turn: the turn's trace (32 hex digits), so a console
+    loading the history can open the trace of any turn, not only the latest. Bookkeeping of
+    ours, beyond upstream: providers build their requests from `content` alone and token
+    estimates count only the parts, so it never reaches a model nor costs budget."""
 
     @classmethod
-    def user(cls, text: str) -> Message:
-        return cls(role="user", content=[TextPart(text=text)])
+    def user(cls, text: str, *, trace_id: str | None = None) -> Message:
+        return cls(role="user", content=[TextPart(text=text)], trace_id=trace_id)
 
     @property
     def text(self) -> str:

@@ -223,15 +223,19 @@ class Agent:
         if self.checkpoint is not None:
             await self.checkpoint.save(self.memory)
 
-    def _prepare(self, request: TurnRequest, memory: str) -> tuple[list[Message], int]:
+    def _prepare(
+        self, request: TurnRequest, memory: str, trace_id: str | None
+    ) -> tuple[list[Message], int]:
         """Per-turn budget figures, then trim the conversation to fit; returns the call's
-        messages (history + prompt) and how many old messages were dropped."""
+        messages (history + prompt, which records the turn's trace) and how many old messages
+        were dropped."""
         resources = resource_context(request.context)
         self.budget.memory_context_tokens = estimate_tokens(memory)
         self.budget.prompt_tokens = estimate_tokens(request.prompt) + estimate_tokens(resources)
         dropped = self.memory.trim(self.budget.conversation_budget())
         self.budget.conversation_tokens = self.memory.tokens
-        return [*self.memory.messages, Message.user(request.prompt)], dropped
+        prompt = Message.user(request.prompt, trace_id=trace_id)
+        return [*self.memory.messages, prompt], dropped
 
     def _span_attributes(self, request: TurnRequest) -> Mapping[str, str | int]:
         primary = self.loop.models[0]
@@ -277,7 +281,7 @@ class Agent:
         memory, unavailable = "", None
         if self.long_term is not None:
             memory, unavailable = await self.long_term.context_for(request.prompt)
-        messages, dropped = self._prepare(request, memory)
+        messages, dropped = self._prepare(request, memory, result.trace_id)
         system = system_parts(
             self.platform_protocol,
             self.system_prompt,

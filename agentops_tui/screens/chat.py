@@ -22,10 +22,18 @@ from textual.timer import Timer
 from textual.widgets import Footer
 
 from agentops_tui.backends.base import Backend
+from agentops_tui.screens.trace_picker import TracePicker
 from agentops_tui.services.chat.client import ChatError, LinkNotice
 from agentops_tui.services.chat.session import ChatSession
 from agentops_tui.services.chat.transcript import Change, ErrorBlock
-from agentops_tui.services.composer import CommandError, SlashCommand, parse_command, prompt_text
+from agentops_tui.services.chat.turns import TracedTurn, traced_turns
+from agentops_tui.services.composer import (
+    CommandError,
+    SlashCommand,
+    parse_command,
+    prompt_text,
+    turn_number,
+)
 from agentops_tui.services.external_editor import EditorError, editor_command, run_editor
 from agentops_tui.widgets.chat.chat_status import ChatStatus
 from agentops_tui.widgets.chat.requests import PermissionPanel, QuestionPanel
@@ -103,9 +111,15 @@ class ChatScreen(Screen[None]):
 
     def _changed(self, change: Change) -> None:
         self._pending = self._pending | change
+        if change.status and self._redraw_timer is not None:
+            # a turn starting or ending, a request opening: drawn at the next frame, not after
+            # the pause a long reply's redraws have earned
+            self._redraw_timer.stop()
+            self._redraw_scheduled = False
         if not self._redraw_scheduled:
             self._redraw_scheduled = True
-            self._redraw_timer = self.set_timer(self._interval, self._redraw)
+            delay = REDRAW_INTERVAL if change.status else self._interval
+            self._redraw_timer = self.set_timer(delay, self._redraw)
 
     def _linked(self, _notice: LinkNotice) -> None:
         self._show_status()
@@ -113,6 +127,12 @@ class ChatScreen(Screen[None]):
     async def _redraw(self) -> None:
         started = time.perf_counter()
         await self._draw_pending()
+        self.call_after_refresh(self._paced, started)
+
+    def _paced(self, started: float) -> None:
+        """The next redraw waits in proportion to what this one cost, measured to the end of
+        the frame it caused: the layout and painting of a growing reply, not the append, are
+        most of it."""
         took = time.perf_counter() - started
         self._interval = max(REDRAW_INTERVAL, took * REDRAW_SHARE)
 
@@ -176,7 +196,7 @@ class ChatScreen(Screen[None]):
         elif command.name == "abort":
             await self.action_abort()
         elif command.name == "trace":
-            self.action_trace()
+            self._trace_command(command)
         elif command.name == "ctx":
             self.action_pick_resources()
         else:
@@ -241,13 +261,36 @@ class ChatScreen(Screen[None]):
 
         self.app.push_screen(ResourcePicker(resources, chosen), picked)
 
-    def action_trace(self) -> None:
-        trace_id = self.session.transcript.trace_id
-        if not trace_id:
+    def _traced_turns(self) -> list[TracedTurn]:
+        turns = traced_turns(self.session.transcript)
+        if not turns:
             self.notify("No turn has a trace yet", severity="warning")
+        return turns
+
+    def action_trace(self) -> None:
+        """Pick the turn whose trace to open (the one there is opens at once)."""
+        turns = self._traced_turns()
+        if len(turns) == 1:
+            self._open_trace(turns[0])
+        elif turns:
+            self.app.push_screen(TracePicker(turns), self._open_trace)
+
+    def _trace_command(self, command: SlashCommand) -> None:
+        """`/trace` the latest turn's trace, `/trace N` the N-th turn's from the newest."""
+        turns = self._traced_turns()
+        if not turns:
             return
-        app: AgentOpsApp = self.app  # type: ignore[assignment]
-        app.open_trace(trace_id, live=self.session.busy)  # a running turn is followed
+        try:
+            number = turn_number(command, len(turns))
+        except CommandError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self._open_trace(turns[number - 1])
+
+    def _open_trace(self, turn: TracedTurn | None) -> None:
+        if turn is not None:
+            app: AgentOpsApp = self.app  # type: ignore[assignment]
+            app.open_trace(turn.trace_id, live=turn.running)  # a running turn is followed
 
     async def on_permission_panel_replied(self, event: PermissionPanel.Replied) -> None:
         await self._call(self.session.reply_permission(event.request_id, event.response))

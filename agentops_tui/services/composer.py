@@ -11,15 +11,16 @@ from typing import Literal
 
 HISTORY_SIZE = 200
 CommandName = Literal["steer", "abort", "trace", "remember", "extract", "ctx"]
-COMMANDS: dict[CommandName, tuple[bool, str]] = {
-    "steer": (True, "guide the running turn at its next step"),
-    "abort": (False, "stop the running turn"),
-    "trace": (False, "open the trace of the latest turn"),
-    "remember": (True, "save a memory for this agent"),
-    "extract": (False, "extract memories from this conversation"),
-    "ctx": (False, "pick AgentResources to send with the next prompt"),
+Argument = Literal["none", "text", "optional"]
+COMMANDS: dict[CommandName, tuple[Argument, str]] = {
+    "steer": ("text", "guide the running turn at its next step"),
+    "abort": ("none", "stop the running turn"),
+    "trace": ("optional", "open a turn's trace: the latest, or /trace N the N-th from the newest"),
+    "remember": ("text", "save a memory for this agent"),
+    "extract": ("none", "extract memories from this conversation"),
+    "ctx": ("none", "pick AgentResources to send with the next prompt"),
 }
-"""Name -> (takes text, what it does)."""
+"""Name -> (what text it takes, what it does)."""
 
 
 class CommandError(ValueError):
@@ -41,13 +42,30 @@ def parse_command(line: str) -> SlashCommand | None:
     if not known:
         names = ", ".join(f"/{name}" for name in COMMANDS)
         raise CommandError(f"unknown command /{word}: try {names} (// sends a literal /)")
-    name, (takes_text, _) = next(iter(known.items()))
+    name, (argument, _) = next(iter(known.items()))
     text = text.strip()
-    if takes_text and not text:
+    if argument == "text" and not text:
         raise CommandError(f"/{name} needs text: /{name} <text>")
-    if not takes_text and text:
+    if argument == "none" and text:
         raise CommandError(f"/{name} takes no text")
     return SlashCommand(name, text)
+
+
+def turn_number(command: SlashCommand, turns: int) -> int:
+    """Which turn `/trace [N]` means, counted from the newest (1, the default, is the latest);
+    a word or a number out of range is a CommandError naming the command and the range."""
+    if not command.text:
+        return 1
+    usage = f"/{command.name} N takes 1 (the latest)" + (f" to {turns}" if turns > 1 else "")
+    if not (command.text.isascii() and command.text.isdigit()):
+        raise CommandError(f"/{command.name} {command.text}: not a turn number; {usage}")
+    number = int(command.text)
+    if not 1 <= number <= turns:
+        raise CommandError(
+            f"/{command.name} {number}: this chat has {turns} traced turn"
+            f"{'' if turns == 1 else 's'}; {usage}"
+        )
+    return number
 
 
 def prompt_text(line: str) -> str:

@@ -12,6 +12,7 @@ import pytest
 from agentops_services.api.conversation import Message, ReasoningPart, TextPart, ToolCallPart
 from agentops_services.api.runtime_config import ProviderEntry
 from agentops_services.api.v1alpha1.provider import ProviderCallDefaults
+from agentops_services.runtime.budget import estimate_message
 from agentops_services.runtime.providers import base as model
 from agentops_services.runtime.providers.http import HttpSettings
 from agentops_services.runtime.providers.registry import build_provider
@@ -128,6 +129,23 @@ async def test_an_unreadable_chunk_is_a_warning_not_a_failure(
     events = await stream(kind, fake_llm, request())
     assert any(isinstance(e, model.ProviderWarning) for e in events)
     assert "".join(e.delta for e in events if isinstance(e, model.TextDelta)) == "Still fine."
+
+
+TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_the_turn_trace_on_a_user_message_is_not_sent(
+    kind: str, fake_llm: FakeProvider
+) -> None:
+    """The trace id working memory keeps on a turn's prompt is ours: no wire format carries it,
+    and the message costs the budget the same with or without it."""
+    fake_llm.use({"turns": [{"text": "ok"}]})
+    traced = Message.user("check the pods", trace_id=TRACE)
+    await stream(kind, fake_llm, request(messages=[traced]))
+    sent = json.dumps(fake_llm.llm.requests[-1].body)
+    assert "check the pods" in sent and TRACE not in sent and "trace_id" not in sent
+    assert estimate_message(traced) == estimate_message(Message.user("check the pods"))
 
 
 async def test_anthropic_request_caches_tools_system_and_history(fake_llm: FakeProvider) -> None:

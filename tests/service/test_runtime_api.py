@@ -175,6 +175,25 @@ async def test_steer_reaches_the_next_step_and_working_memory_in_order(
     ]
 
 
+async def test_each_turn_prompt_in_working_memory_carries_its_trace_and_no_model_sees_it(
+    tmp_path: Path, fake_llm: FakeProvider
+) -> None:
+    fake_llm.use({"turns": [{"text": "One."}, {"text": "Two."}]})
+    async with running_runtime(tmp_path, agent_config(fake_llm)) as runtime:
+        traces = []
+        for prompt in ("first", "second"):
+            answer = await runtime.client.post("/prompt", json={"prompt": prompt})
+            traces.append(answer.json()["trace_id"])
+        memory = (await runtime.client.get("/working-memory")).json()
+    assert len(set(traces)) == 2 and all(len(t) == 32 for t in traces)
+    prompts = [(m["content"][0]["text"], m.get("trace_id")) for m in memory if m["role"] == "user"]
+    assert prompts == [("first", traces[0]), ("second", traces[1])]
+    assert all("trace_id" not in m for m in memory if m["role"] != "user")
+    second_call = json.dumps(fake_llm.llm.requests[-1].body)
+    assert '"first"' in second_call, "the history went to the model"
+    assert not any(t in second_call for t in traces) and "trace_id" not in second_call
+
+
 async def test_a_steer_after_the_last_step_gets_one_more_step(
     tmp_path: Path, fake_llm: FakeProvider
 ) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import pytest
 from kubernetes_asyncio import client
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
-from textual.widgets import Button, Markdown, RadioButton
+from textual.widgets import Button, Markdown, OptionList, RadioButton
 
 from agentops_services.api.conversation import Message, TextPart
 from agentops_services.kube.rest import Kube
@@ -25,6 +26,8 @@ from agentops_tui.backends.cluster import ClusterBackend
 from agentops_tui.screens.chat import ChatScreen
 from agentops_tui.screens.memory import MemoryEditorScreen
 from agentops_tui.screens.resource_list import ResourceListScreen
+from agentops_tui.screens.trace_picker import TracePicker
+from agentops_tui.screens.traces import TraceScreen
 from agentops_tui.services.chat.client import ChatClient
 from agentops_tui.services.chat.transcript import Transcript
 from agentops_tui.services.memory_panel import Found, MemoryPanelClient
@@ -33,6 +36,7 @@ from agentops_tui.widgets.chat.tool_card import ToolCard
 from agentops_tui.widgets.chat.transcript_view import WINDOW, TranscriptView
 from agentops_tui.widgets.context_chips import ContextChips, ResourcePicker
 from tests.conftest import eventually
+from tests.fakes.tempo import FakeTempo, recording, serving
 from tests.kube.operator_harness import agent, create
 from tests.runtime_process import daemon, write_agent
 from tests.tui.memory_sample import memory_service
@@ -56,9 +60,10 @@ async def console_with_runtime(
     tmp_path: Path,
     turns: list[dict[str, Any]],
     memory_url: str | None = None,
+    tempo_url: str | None = None,
 ) -> AsyncIterator[AgentOpsApp]:
     """The console on the control plane, with Agent `reviewer`'s runtime a real process (and
-    its memory the memory service at `memory_url`)."""
+    its memory the memory service at `memory_url`, its traces the Tempo at `tempo_url`)."""
     work = tmp_path / "work"
     work.mkdir()
     config = write_agent(tmp_path, turns, **GATED, enableQuestionTool=True)
@@ -74,6 +79,8 @@ async def console_with_runtime(
         services = {"runtime": str(http.base_url).rstrip("/")}
         if memory_url:
             services["memory"] = memory_url
+        if tempo_url:
+            services["tempo"] = tempo_url
         backend = ClusterBackend(Kube(kube), "test-context", namespace, services=services)
 
         async def connect(_context: str | None = None) -> ClusterBackend:
@@ -343,6 +350,97 @@ async def test_context_chips_go_with_the_next_prompt_only(
 
 async def _picking(app: AgentOpsApp) -> None:
     assert isinstance(app.screen, ResourcePicker)
+
+
+@pytest.mark.kube
+async def test_ctrl_t_and_slash_trace_open_any_turn_including_those_from_history(
+    kube: client.ApiClient, namespace: str, tmp_path: Path
+) -> None:
+    """Two turns, then the chat reopened (its turns now come from working memory) and a third
+    still running: ctrl+t lists the three newest first, the running one marked and followed
+    live; `/trace N` counts from the newest, and an N out of range is a notification."""
+    turns: list[dict[str, Any]] = [
+        {"text": "One."},
+        {"text": "Two."},
+        {"text": "never finished", "stall": True},
+    ]
+    tempo = FakeTempo()
+    async with (
+        serving(tempo) as tempo_url,
+        console_with_runtime(kube, namespace, tmp_path, turns, tempo_url=tempo_url) as app,
+        app.run_test(size=SIZE, notifications=True) as pilot,
+    ):
+        chat = await reviewer_chat(app, pilot)
+        multiline = [*"second question", "ctrl+j", *"in detail"]
+        for number, keys in enumerate(([*"first question"], multiline), 1):
+            await pilot.press(*keys, "enter")
+            await eventually(partial(_idle_after, chat, 2 * number), timeout=20)
+        history = await chat.session.client.history()
+        recorded = [m.trace_id or "" for m in history if m.role == "user"]
+        assert len(set(recorded)) == 2 and all(len(t) == 32 for t in recorded), recorded
+        first, second = recorded
+        await pilot.press("ctrl+b")
+        await app.chats.close()  # the next chat is loaded from the runtime's history
+        await pilot.press("t")
+        chat = await chat_open(app)
+        await pilot.press(*"third question", "enter")
+        await eventually(lambda: _busy(chat), timeout=20)
+        running = chat.session.transcript.trace_id
+        assert running is not None and running not in (first, second)
+        for trace_id in (first, second, running):  # Tempo has them all (a recorded trace)
+            tempo.traces[trace_id] = recording("trace_v2.json")
+
+        picker = await _picker(app, pilot, "ctrl+t")
+        rows = [str(picker.query_one(OptionList).get_option_at_index(i).prompt) for i in range(3)]
+        assert "running" in rows[0] and "third question" in rows[0], rows
+        assert "second question" in rows[1] and "in detail" not in rows[1], "first line only"
+        assert "first question" in rows[2] and "running" not in rows[1] + rows[2], rows
+        assert picker.query_one(OptionList).highlighted == 0
+        await pilot.press("enter")
+        assert await _trace_opened(app, pilot) == (running, True)
+
+        await _picker(app, pilot, "ctrl+t")
+        await pilot.press("down", "down", "enter")
+        assert await _trace_opened(app, pilot) == (first, False)
+
+        for command, opened in (("/trace", running), ("/trace 2", second), ("/trace 3", first)):
+            await pilot.press(*command, "enter")
+            assert (await _trace_opened(app, pilot))[0] == opened, command
+        await _picker(app, pilot, "ctrl+t")
+        await pilot.press("escape")
+        assert app.screen is chat
+        await pilot.press(*"/trace 4", "enter")
+        await eventually(lambda: _told(app, "/trace 4: this chat has 3 traced turns"))
+        assert app.screen is chat
+    asked = {path.rpartition("/")[2] for path, _ in tempo.asked}
+    assert asked == {first, second, running}
+
+
+async def _picker(app: AgentOpsApp, pilot: Pilot[Any], key: str) -> TracePicker:
+    await pilot.press(key)
+
+    async def shown() -> TracePicker:
+        assert isinstance(app.screen, TracePicker)
+        return app.screen
+
+    return await eventually(shown)
+
+
+async def _trace_opened(app: AgentOpsApp, pilot: Pilot[Any]) -> tuple[str, bool]:
+    """The trace screen that opened (its trace and whether it follows it live), then back."""
+
+    async def opened() -> TraceScreen:
+        assert isinstance(app.screen, TraceScreen) and app.screen.waterfall is not None
+        return app.screen
+
+    screen = await eventually(opened)
+    await pilot.press("escape")
+    await eventually(lambda: _not_on(app, screen))
+    return screen.trace_id, screen.live
+
+
+async def _not_on(app: AgentOpsApp, screen: object) -> None:
+    assert app.screen is not screen and isinstance(app.screen, ChatScreen)
 
 
 class TranscriptApp(App[None]):

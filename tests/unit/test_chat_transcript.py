@@ -10,7 +10,7 @@ import json
 from httpx_sse import ServerSentEvent
 
 from agentops_services.api import fep
-from agentops_services.api.conversation import Message, ToolCallPart
+from agentops_services.api.conversation import Message, TextPart, ToolCallPart
 from agentops_tui.services.chat.client import StreamCursor
 from agentops_tui.services.chat.transcript import (
     BlockRef,
@@ -19,6 +19,7 @@ from agentops_tui.services.chat.transcript import (
     ToolBlock,
     Transcript,
 )
+from agentops_tui.services.chat.turns import traced_turns, turn_time
 
 S = "agent"
 
@@ -162,3 +163,54 @@ def test_hydrating_leaves_out_the_running_turn_and_closes_unanswered_calls() -> 
     assert (tool.status, tool.output) == ("error", "no result was recorded")
     running = Transcript.from_history(history, running=True)
     assert [m.text for m in running.messages.values()] == ["first", ""]
+
+
+T1, T2, T3 = "1" * 32, "2" * 32, "3" * 32
+
+
+def test_a_turn_prompt_keeps_its_trace_live_and_hydrated() -> None:
+    history = [
+        Message.user("first", trace_id=T1),
+        Message(role="assistant", content=[TextPart(text="one")]),
+        Message.user("[STEER] faster"),
+        Message.user("second\nwith detail", trace_id=T2),
+    ]
+    transcript = Transcript.from_history(history)
+    assert [(m.text, m.trace_id) for m in transcript.messages.values()] == [
+        ("first", T1),
+        ("one", None),
+        ("faster", None),
+        ("second\nwith detail", T2),
+    ]
+    assert transcript.trace_id == T2, "the latest turn's, as /status would say"
+    transcript.apply(fep.AgentStart(session_id=S, prompt="third", trace_id=T3))
+    assert transcript.messages[4].trace_id == T3 and transcript.trace_id == T3
+    internal = transcript.apply(fep.AgentStart(session_id=S, trace_id="4" * 32, internal=True))
+    assert not internal.messages and transcript.trace_id == "4" * 32
+
+
+def test_traced_turns_are_newest_first_with_the_running_one_marked() -> None:
+    transcript = Transcript.from_history(
+        [Message.user("first", trace_id=T1), Message.user("second\nmore", trace_id=T2)]
+    )
+    transcript.apply(
+        fep.AgentStart(
+            session_id=S, prompt="  third  ", trace_id=T3, timestamp="2025-03-01T09:15:02.123Z"
+        )
+    )
+    turns = traced_turns(transcript)
+    assert [(t.trace_id, t.prompt, t.running) for t in turns] == [
+        (T3, "third", True),
+        (T2, "second", False),
+        (T1, "first", False),
+    ]
+    assert len(turn_time(turns[0])) == len("09:15:02") and turn_time(turns[1]) == ""
+    transcript.apply(fep.SessionIdle(session_id=S))
+    assert not any(t.running for t in traced_turns(transcript))
+
+
+def test_a_runtime_that_records_no_trace_in_history_still_offers_the_latest() -> None:
+    transcript = Transcript.from_history([Message.user("first")])
+    assert traced_turns(transcript) == []
+    transcript.trace_id = T1  # from /status
+    assert [(t.trace_id, t.prompt) for t in traced_turns(transcript)] == [(T1, "")]

@@ -10,6 +10,7 @@ from agentops_tui.services.composer import (
     SlashCommand,
     parse_command,
     prompt_text,
+    turn_number,
 )
 
 
@@ -49,3 +50,28 @@ def test_history_walks_like_a_shell_and_keeps_the_draft() -> None:
     assert history.newer() == "four"
     assert history.newer() == "half-written"
     assert history.newer() is None
+
+
+def test_trace_takes_an_optional_turn_number_within_the_chat() -> None:
+    assert parse_command("/trace") == SlashCommand("trace")
+    assert turn_number(SlashCommand("trace"), 3) == 1
+    assert turn_number(SlashCommand("trace", "3"), 3) == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "turns", "message"),
+    [
+        ("4", 3, r"^/trace 4: this chat has 3 traced turns; /trace N takes 1 \(the latest\) to 3$"),
+        ("0", 1, r"^/trace 0: this chat has 1 traced turn; /trace N takes 1 \(the latest\)$"),
+        ("last", 2, r"^/trace last: not a turn number; /trace N takes 1 \(the latest\) to 2$"),
+        ("-1", 2, r"not a turn number"),
+        ("²", 2, r"not a turn number"),
+    ],
+)
+def test_a_bad_turn_number_names_the_command_and_the_range(
+    text: str, turns: int, message: str
+) -> None:
+    command = parse_command(f"/trace {text}")
+    assert command is not None
+    with pytest.raises(CommandError, match=message):
+        turn_number(command, turns)

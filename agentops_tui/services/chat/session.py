@@ -105,7 +105,8 @@ class ChatSession:
         self.transcript = Transcript.from_history(history, running=running)
         self.transcript.model = status.model
         self.transcript.budget = status.context_budget
-        self.transcript.trace_id = status.trace_id
+        # a runtime restarted since the last turn has no trace in /status; the history has
+        self.transcript.trace_id = status.trace_id or self.transcript.trace_id
         self.ready.set()
         self._announce(Change(status=True))
         after = None if running else status.last_event_id

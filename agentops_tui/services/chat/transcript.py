@@ -133,6 +133,9 @@ class ChatMessage:
     internal: bool = False
     """An assistant message of a run nobody prompted (a delegation callback)."""
     timestamp: str | None = None
+    trace_id: str | None = None
+    """On the user message that started a turn: the turn's trace (from `agent_start`, or
+    recorded with the message in working memory), so any turn's trace can be opened."""
 
     @property
     def text(self) -> str:
@@ -198,6 +201,7 @@ class Transcript:
     step: int | None = None
     model: str = ""
     trace_id: str | None = None
+    """The latest turn's trace."""
     budget: fep.ContextBudgetSnapshot | None = None
     usage: fep.Usage = field(default_factory=fep.Usage)
     """Of the running turn so far (summed over its steps), then of the last turn."""
@@ -249,7 +253,9 @@ class Transcript:
         if message.role == "user":
             steer = message.text.startswith(STEER_PREFIX)
             text = message.text.removeprefix(STEER_PREFIX)
-            self._add_message("user", steer=steer).blocks.append(TextBlock(text))
+            user = self._add_message("user", steer=steer, trace_id=message.trace_id)
+            user.blocks.append(TextBlock(text))
+            self.trace_id = message.trace_id or self.trace_id
             self._assistant = None
             return
         for part in message.content:
@@ -361,7 +367,7 @@ class Transcript:
         self.usage = fep.Usage()
         self._internal = bool(event.internal)
         if event.prompt is not None:
-            user = self._add_message("user", timestamp=event.timestamp)
+            user = self._add_message("user", timestamp=event.timestamp, trace_id=event.trace_id)
             user.blocks.append(TextBlock(event.prompt))
         self._status()
 
