@@ -1,8 +1,8 @@
 """SVG snapshots of the chat screen in its in-between states, drawn from FEP events as the
 runtime sends them: half a markdown code fence, half a tool call's JSON arguments, a pending
-permission, a question, an error with retry, a delegation result. The session is a real
-ChatSession whose transcript is fed those events (nothing is fetched); the console is the
-real one on the control plane (tests/tui/sample_console.py). Update with
+permission, a question, an error with retry, a delegation result, a fan-out half done. The
+session is a real ChatSession whose transcript is fed those events (nothing is fetched); the
+console is the real one on the control plane (tests/tui/sample_console.py). Update with
 `pytest --snapshot-update` and review the SVGs."""
 
 from __future__ import annotations
@@ -96,6 +96,31 @@ STATES: dict[str, list[fep.FepEventBase]] = {
             failed=1,
             runs=DELEGATED,
             parent_agent="reviewer",
+        ),
+    ),
+    "fan-out": turn(
+        fep.ToolCall(id="c1", tool_name="run_agents", input='{"agents": 4}'),
+        fep.DelegationFanOut(
+            group_id="g1",
+            count=4,
+            timeout="2025-03-01T10:05:00Z",
+            run_names=["review-1", "audit-1", "lint-1", "docs-1"],
+            parent_agent="reviewer",
+        ),
+        *(
+            fep.DelegationRunCompleted(
+                group_id="g1",
+                run_name=run,
+                child_agent=agent,
+                phase=phase,
+                duration=duration,
+                remaining=remaining,
+                parent_agent="reviewer",
+            )
+            for run, agent, phase, duration, remaining in (
+                ("audit-1", "auditor", "Failed", "1m3s", 3),
+                ("review-1", "reviewer", "Succeeded", "42s", 2),
+            )
         ),
     ),
 }

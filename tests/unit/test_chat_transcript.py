@@ -12,6 +12,7 @@ from httpx_sse import ServerSentEvent
 from agentops_services.api import fep
 from agentops_services.api.conversation import Message, TextPart, ToolCallPart
 from agentops_tui.services.chat.client import StreamCursor
+from agentops_tui.services.chat.fan_out import FanOutBlock
 from agentops_tui.services.chat.transcript import (
     BlockRef,
     Change,
@@ -214,3 +215,124 @@ def test_a_runtime_that_records_no_trace_in_history_still_offers_the_latest() ->
     assert traced_turns(transcript) == []
     transcript.trace_id = T1  # from /status
     assert [(t.trace_id, t.prompt) for t in traced_turns(transcript)] == [(T1, "")]
+
+
+def fan_out(group: str, *runs: str) -> fep.DelegationFanOut:
+    return fep.DelegationFanOut(
+        group_id=group,
+        count=len(runs),
+        timeout="2025-03-01T10:00:00Z",
+        run_names=list(runs),
+        parent_agent="lead",
+    )
+
+
+def completed(group: str, run: str, phase: str, remaining: int) -> fep.DelegationRunCompleted:
+    return fep.DelegationRunCompleted(
+        group_id=group,
+        run_name=run,
+        child_agent=run.partition("-")[0],
+        phase=phase,
+        duration="40s",
+        remaining=remaining,
+        parent_agent="lead",
+    )
+
+
+def all_completed(group: str, succeeded: int, failed: int) -> fep.DelegationAllCompleted:
+    return fep.DelegationAllCompleted(
+        group_id=group,
+        single=False,
+        succeeded=succeeded,
+        failed=failed,
+        total_duration="1m3s",
+        parent_agent="lead",
+    )
+
+
+def card(transcript: Transcript, ref: BlockRef) -> FanOutBlock:
+    block = transcript.messages[ref.message].blocks[ref.block]
+    assert isinstance(block, FanOutBlock)
+    return block
+
+
+def test_a_fan_out_is_one_card_per_group_updated_in_place_past_the_turn() -> None:
+    transcript = Transcript()
+    apply_all(
+        transcript,
+        fep.AgentStart(session_id=S, prompt="review everything"),
+        fep.StepStart(step_number=0, session_id=S),
+        fep.ToolCall(id="c1", tool_name="run_agents", input="{}"),
+    )
+    change = transcript.apply(fan_out("g1", "review-1", "audit-1", "lint-1"))
+    ref = BlockRef(1, 1)
+    assert change.blocks == (ref,) and not change.messages and transcript.phase == "delegating"
+    group = card(transcript, ref)
+    assert (group.status(), group.done, group.total) == ("Running", 0, 3)
+    change = transcript.apply(completed("g1", "audit-1", "Failed", 2))
+    assert change == Change(blocks=(ref,)), "only the card redraws"
+    assert group.status() == "1/3" and list(group.runs) == ["review-1", "audit-1", "lint-1"]
+    apply_all(
+        transcript,
+        fep.ToolResult(id="c1", tool_name="run_agents", output="started"),
+        fep.SessionIdle(session_id=S),
+    )
+    assert transcript.apply(fan_out("g2", "docs-1")).blocks != (ref,), "another group, a card"
+    change = apply_all(
+        transcript,
+        completed("g1", "review-1", "Succeeded", 1),
+        completed("g1", "lint-1", "Succeeded", 0),
+        all_completed("g1", 2, 1),
+        completed("g1", "lint-1", "Succeeded", 0),  # told twice
+    )
+    assert change.blocks == (ref,) and not change.messages
+    assert (group.status(), group.done, group.total) == ("2 ok / 1 failed", 3, 3)
+    assert [(r.agent, r.phase) for r in group.runs.values()] == [
+        ("review", "Succeeded"),
+        ("audit", "Failed"),
+        ("lint", "Succeeded"),
+    ]
+    assert (transcript.state, transcript.phase) == ("idle", "idle"), "progress is not a turn"
+
+
+def test_fan_out_events_out_of_order_or_about_unknown_children_still_add_up() -> None:
+    transcript = Transcript()
+    first = transcript.apply(completed("g1", "y-1", "Succeeded", 1))  # attached mid-way
+    (ref,) = first.blocks
+    group = card(transcript, ref)
+    assert (group.status(), group.total, list(group.runs)) == ("1/2", 2, ["y-1"])
+    assert transcript.apply(fan_out("g1", "x-1", "y-1")).blocks == (ref,)
+    assert list(group.runs) == ["x-1", "y-1"] and group.runs["y-1"].phase == "Succeeded"
+    transcript.apply(completed("g1", "z-1", "Succeeded", 1))  # never announced
+    assert (list(group.runs), group.done, group.total) == (["x-1", "y-1", "z-1"], 2, 3)
+    transcript.apply(completed("g1", "x-1", "Succeeded", 0))
+    transcript.apply(all_completed("g1", 3, 0))
+    assert (group.status(), group.done, group.total) == ("All Completed", 3, 3)
+    alone = transcript.apply(all_completed("g9", 4, 0))  # only the end was seen
+    lone = card(transcript, alone.blocks[0])
+    assert (lone.status(), lone.done, lone.total, lone.runs) == ("All Completed", 4, 4, {})
+
+
+def test_a_fan_out_that_times_out_stays_timed_out() -> None:
+    transcript = Transcript()
+    (ref,) = transcript.apply(fan_out("g1", "p-1", "q-1", "r-1")).blocks
+    transcript.apply(completed("g1", "p-1", "Succeeded", 2))
+    change = transcript.apply(
+        fep.DelegationTimeout(group_id="g1", completed=1, timed_out=2, parent_agent="lead")
+    )
+    group = card(transcript, ref)
+    assert change.blocks == (ref,) and group.status() == "Timed Out"
+    assert [r.phase for r in group.runs.values()] == ["Succeeded", "TimedOut", "TimedOut"]
+    assert (group.done, group.total) == (1, 3)
+    transcript.apply(all_completed("g1", 3, 0))
+    assert group.status() == "Timed Out" and group.succeeded == 0
+
+
+def test_a_single_delegation_is_a_group_of_one() -> None:
+    transcript = Transcript()
+    (ref,) = transcript.apply(
+        fep.DelegationSingle(group_id="g1", run_name="fix-1", timeout="", parent_agent="lead")
+    ).blocks
+    transcript.apply(completed("g1", "fix-1", "Succeeded", 0))
+    group = card(transcript, ref)
+    assert group.single and (group.status(), group.done, group.total) == ("1/1", 1, 1)

@@ -1,6 +1,7 @@
 """What a chat view draws, folded from FEP events: messages made of blocks (text, reasoning, tool
-cards, errors, warnings, sources, delegation results) plus the agent's live state (busy or
-waiting, phase, model, usage, context budget, open permission requests and questions).
+cards, errors, warnings, sources, live delegation groups and their results) plus the agent's
+live state (busy or waiting, phase, model, usage, context budget, open permission requests and
+questions).
 
 Pure: no I/O, no Textual. `apply` takes one event and returns a `Change` naming the messages
 and blocks it added or updated and whether the live state moved, so a view re-renders only
@@ -29,6 +30,7 @@ from agentops_services.api.conversation import (
     ToolResultPart,
 )
 from agentops_services.api.runtime_api import AgentState
+from agentops_tui.services.chat.fan_out import DelegationEvent, FanOutBlock
 
 MAX_MESSAGES = 2_000
 STEER_PREFIX = "[STEER] "
@@ -37,7 +39,15 @@ STEER_PREFIX = "[STEER] "
 Role = Literal["user", "assistant"]
 ToolStatus = Literal["composing", "running", "completed", "error"]
 Phase = Literal[
-    "idle", "starting", "thinking", "reasoning", "writing", "composing", "executing", "waiting"
+    "idle",
+    "starting",
+    "thinking",
+    "reasoning",
+    "writing",
+    "composing",
+    "executing",
+    "delegating",
+    "waiting",
 ]
 """What the agent is doing, for a one-word indicator."""
 
@@ -117,6 +127,7 @@ Block: TypeAlias = (
     | WarningBlock
     | SourceBlock
     | DelegationBlock
+    | FanOutBlock
 )
 
 
@@ -219,6 +230,9 @@ class Transcript:
     """The running turn's text, reasoning and tool blocks by (kind, id)."""
     _asked: dict[str, BlockRef] = field(default_factory=dict, init=False, repr=False)
     """Open permission request id -> the tool card it is about."""
+    _groups: dict[str, BlockRef] = field(default_factory=dict, init=False, repr=False)
+    """Delegation group id -> its fan-out card; kept across turns (children finish after the
+    turn that started them)."""
     _changes: _Changes = field(default_factory=_Changes, init=False, repr=False)
 
     HANDLERS: ClassVar[dict[type[fep.FepEventBase], Handler]]
@@ -313,6 +327,7 @@ class Transcript:
             self._assistant = None
         self._blocks = {k: r for k, r in self._blocks.items() if r.message != message_id}
         self._asked = {k: r for k, r in self._asked.items() if r.message != message_id}
+        self._groups = {k: r for k, r in self._groups.items() if r.message != message_id}
 
     def _add_block(self, block: Block, key: tuple[str, str] | None = None) -> BlockRef:
         message = self._current_assistant()
@@ -534,6 +549,20 @@ class Transcript:
     def _on_delegation_result(self, event: fep.DelegationResult) -> None:
         self._add_block(DelegationBlock(event))
 
+    def _on_delegation_progress(self, event: DelegationEvent) -> None:
+        """The group's one fan-out card, started by whichever of its events comes first and
+        updated in place (only that block is reported changed)."""
+        ref = self._groups.get(event.group_id)
+        block = self._block_at(ref) if ref is not None else None
+        if ref is not None and isinstance(block, FanOutBlock):
+            self._touch(ref)
+        else:
+            block = FanOutBlock(event.group_id)
+            self._groups[event.group_id] = self._add_block(block)
+        block.apply(event)
+        if isinstance(event, fep.DelegationFanOut | fep.DelegationSingle) and self.state != "idle":
+            self._set_phase("delegating")
+
 
 Transcript.HANDLERS = {
     fep.AgentStart: Transcript._on_agent_start,
@@ -562,6 +591,10 @@ Transcript.HANDLERS = {
     fep.SessionIdle: Transcript._on_session_idle,
     fep.EventsGap: Transcript._on_events_gap,
     fep.DelegationResult: Transcript._on_delegation_result,
+    fep.DelegationFanOut: Transcript._on_delegation_progress,
+    fep.DelegationSingle: Transcript._on_delegation_progress,
+    fep.DelegationRunCompleted: Transcript._on_delegation_progress,
+    fep.DelegationAllCompleted: Transcript._on_delegation_progress,
+    fep.DelegationTimeout: Transcript._on_delegation_progress,
 }
-"""Events that change what is drawn; the rest (stream_finish, unknown types, the delegation
-progress events this runtime does not emit) are ignored."""
+"""Events that change what is drawn; the rest (stream_finish, unknown types) are ignored."""

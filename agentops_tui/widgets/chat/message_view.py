@@ -14,6 +14,7 @@ from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import Collapsible, Markdown, Static
 
+from agentops_tui.services.chat.fan_out import FanOutBlock
 from agentops_tui.services.chat.transcript import (
     Block,
     ChatMessage,
@@ -25,6 +26,7 @@ from agentops_tui.services.chat.transcript import (
     ToolBlock,
     WarningBlock,
 )
+from agentops_tui.widgets.chat.fan_out_card import fan_out_card
 from agentops_tui.widgets.chat.tool_card import ToolCard
 
 
@@ -85,6 +87,8 @@ class MessageView(Vertical):
             return Collapsible(Static(classes="reasoning"), title="Reasoning", collapsed=True)
         if isinstance(block, ToolBlock):
             return ToolCard(block, open=self.cards_open)
+        if isinstance(block, FanOutBlock):
+            return Static(classes="fan-out")
         classes = "error" if isinstance(block, ErrorBlock) else "warning"
         return Static(classes=classes)
 
@@ -128,4 +132,6 @@ def _line(block: Block) -> Text | Table:
         return Text(f"↗ {title}", style=Style(underline=True, link=block.url or None))
     if isinstance(block, DelegationBlock):
         return delegation_table(block)
+    if isinstance(block, FanOutBlock):
+        return fan_out_card(block)
     return Text("")
