@@ -21,6 +21,7 @@ from agentops_services.cli import (
     runtime,
     testenv,
     trace,
+    traces,
     validate,
 )
 
@@ -37,6 +38,7 @@ _SUBCOMMANDS = (
     mcp_gateway,
     testenv,
     trace,
+    traces,
 )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any
@@ -72,11 +72,15 @@ def serve_forever(
     host: str,
     port: int,
     on_exit: Callable[[], Coroutine[Any, Any, None]] | None = None,
+    *,
+    also_on: Sequence[int] = (),
 ) -> None:
-    """Serve until SIGINT/SIGTERM, then shut down gracefully (running `on_exit` first)."""
+    """Serve until SIGINT/SIGTERM, then shut down gracefully (running `on_exit` first).
+    `also_on`: more ports on the same host that answer with the same app."""
     config = _config(app, host, port)
     server = uvicorn.Server(config) if on_exit is None else _HookedServer(config, on_exit)
-    server.run()
+    ports = [port, *(extra for extra in also_on if extra != port)]
+    server.run(sockets=[bind(host, number) for number in ports] if len(ports) > 1 else None)
 
 
 class _EmbeddedServer(uvicorn.Server):
