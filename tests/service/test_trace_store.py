@@ -20,17 +20,13 @@ import httpx
 import pytest
 from google.rpc.status_pb2 import Status  # type: ignore[import-untyped]
 from opentelemetry.exporter.otlp.proto.http import Compression
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, TracesData
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
-from opentelemetry.trace import SpanKind, StatusCode
-from opentelemetry.trace import Status as SpanStatus
 
 from agentops_services.telemetry import otlp_traces_url
 from agentops_services.testing.controlplane import free_port
@@ -44,10 +40,12 @@ from tests.fakes.tempo import recorded_trace_id, recording
 from tests.runtime_process import AGENTOPS
 from tests.service.conftest import Clock
 from tests.service.trace_store_support import (
+    AGENT,
     START_NS,
     S,
     TraceStoreService,
     export,
+    run_agent_turn,
     running_trace_store,
     span,
     span_id,
@@ -55,44 +53,12 @@ from tests.service.trace_store_support import (
 )
 
 PROTOBUF = "application/x-protobuf"
-AGENT = {"service.name": "agentops-runtime", "agent.name": "triage", "agent.mode": "daemon"}
 
 
 @pytest.fixture
 async def traces(tmp_path: Path, clock: Clock) -> AsyncIterator[TraceStoreService]:
     async with running_trace_store(tmp_path / "traces.db", clock) as service:
         yield service
-
-
-def run_agent_turn(url: str, processor_for: type[SpanProcessor], compression: Compression) -> str:
-    """An agent's turn traced with the real SDK and exported by its real OTLP/HTTP exporter
-    (synchronous, so run in a thread while the store answers on the event loop); the trace id."""
-    exporter = OTLPSpanExporter(endpoint=f"{url}/v1/traces", timeout=10, compression=compression)
-    processor = (
-        SimpleSpanProcessor(exporter)
-        if processor_for is SimpleSpanProcessor
-        else BatchSpanProcessor(exporter, schedule_delay_millis=60_000)
-    )
-    provider = TracerProvider(resource=Resource.create(AGENT))
-    provider.add_span_processor(processor)
-    tracer = provider.get_tracer("agentops.runtime", "0.1.0")
-    with tracer.start_as_current_span("agent.prompt", attributes={"agent.name": "triage"}) as root:
-        for step in range(2):
-            with tracer.start_as_current_span("agent.step", attributes={"step": step}):
-                with tracer.start_as_current_span(
-                    "chat claude-sonnet-4-5",
-                    kind=SpanKind.CLIENT,
-                    attributes={"gen_ai.usage.input_tokens": 1200 + step},
-                ):
-                    pass
-                with tracer.start_as_current_span("tool.execute: kubectl") as tool:
-                    tool.set_attribute("gen_ai.tool.name", "kubectl")
-                    if step == 1:
-                        tool.set_status(SpanStatus(StatusCode.ERROR, "exit status 1"))
-        found = f"{root.get_span_context().trace_id:032x}"
-    assert provider.force_flush(10_000)
-    provider.shutdown()
-    return found
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from opentelemetry.exporter.otlp.proto.http import Compression
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.trace import Status as SpanStatus
 
 from agentops_services.httpapi.serving import serve_in_background
 from agentops_services.traces.server import create_app
@@ -121,3 +128,38 @@ def trace_id(digit: str) -> str:
 
 def span_id(digit: str, index: int = 0) -> str:
     return f"{digit * 14}{index:02x}"
+
+
+AGENT = {"service.name": "agentops-runtime", "agent.name": "triage", "agent.mode": "daemon"}
+"""The resource of the process whose turn `run_agent_turn` traces."""
+
+
+def run_agent_turn(url: str, processor_for: type[SpanProcessor], compression: Compression) -> str:
+    """An agent's turn traced with the real SDK and exported by its real OTLP/HTTP exporter
+    (synchronous, so run in a thread while the store answers on the event loop); the trace id."""
+    exporter = OTLPSpanExporter(endpoint=f"{url}/v1/traces", timeout=10, compression=compression)
+    processor = (
+        SimpleSpanProcessor(exporter)
+        if processor_for is SimpleSpanProcessor
+        else BatchSpanProcessor(exporter, schedule_delay_millis=60_000)
+    )
+    provider = TracerProvider(resource=Resource.create(AGENT))
+    provider.add_span_processor(processor)
+    tracer = provider.get_tracer("agentops.runtime", "0.1.0")
+    with tracer.start_as_current_span("agent.prompt", attributes={"agent.name": "triage"}) as root:
+        for step in range(2):
+            with tracer.start_as_current_span("agent.step", attributes={"step": step}):
+                with tracer.start_as_current_span(
+                    "chat claude-sonnet-4-5",
+                    kind=SpanKind.CLIENT,
+                    attributes={"gen_ai.usage.input_tokens": 1200 + step},
+                ):
+                    pass
+                with tracer.start_as_current_span("tool.execute: kubectl") as tool:
+                    tool.set_attribute("gen_ai.tool.name", "kubectl")
+                    if step == 1:
+                        tool.set_status(SpanStatus(StatusCode.ERROR, "exit status 1"))
+        found = f"{root.get_span_context().trace_id:032x}"
+    assert provider.force_flush(10_000)
+    provider.shutdown()
+    return found

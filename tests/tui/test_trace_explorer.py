@@ -4,10 +4,15 @@ partial trace said to be partial, and a failure shown rather than raised."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from kubernetes_asyncio import client
+from opentelemetry.exporter.otlp.proto.http import Compression
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from textual.widgets import DataTable, Static
 
 from agentops_services.kube.rest import Kube
@@ -18,6 +23,7 @@ from agentops_tui.screens.traces import TraceScreen, TracesScreen
 from agentops_tui.widgets.waterfall import WaterfallView
 from tests.conftest import eventually
 from tests.fakes.tempo import FakeTempo, serving
+from tests.service.trace_store_support import run_agent_turn, running_trace_store
 from tests.tui.test_console_views import SIZE
 from tests.tui.test_service_access import plain
 
@@ -114,3 +120,49 @@ async def test_a_partial_trace_says_why_and_a_missing_one_says_so(
             assert "not in Tempo" in plain(app.screen.query_one("#summary", Static))
 
         await eventually(missing)
+
+
+async def test_the_explorer_reads_the_embedded_trace_store(
+    kube: client.ApiClient, namespace: str, tmp_path: Path
+) -> None:
+    """The store the platform runs on one machine, fed by the OpenTelemetry SDK's own exporter:
+    the console finds the turn by agent and draws it, its failed tool call among the errors."""
+    async with running_trace_store(tmp_path / "traces.db", lambda: datetime.now(UTC)) as store:
+        wanted = await asyncio.to_thread(
+            run_agent_turn, store.url, SimpleSpanProcessor, Compression.Gzip
+        )
+        app = console(kube, namespace, store.url)
+        async with app.run_test(size=SIZE) as pilot:
+            await eventually(lambda: home(app))
+            await pilot.press("colon", *"traces triage", "enter")
+
+            async def found() -> DataTable[object]:
+                screen = app.screen
+                assert isinstance(screen, TracesScreen)
+                table = screen.query_one("#found", DataTable)
+                assert [str(row.value) for row in table.rows] == [wanted]
+                return table
+
+            table = await eventually(found)
+            table.focus()
+            await pilot.press("enter")
+
+            async def drawn() -> TraceScreen:
+                screen = app.screen
+                assert isinstance(screen, TraceScreen) and screen.waterfall is not None
+                return screen
+
+            trace = await eventually(drawn)
+            assert trace.trace_id == wanted
+            view = trace.query_one(WaterfallView)
+            assert [(s.node.depth, s.node.name) for s in view.shown][:4] == [
+                (0, "agent.prompt"),
+                (1, "agent.step"),
+                (2, "chat claude-sonnet-4-5"),
+                (2, "tool.execute: kubectl"),
+            ]
+            await pilot.press("e")
+            failed = [s.node for s in view.shown if s.matched]
+            assert [(n.name, n.status_message) for n in failed] == [
+                ("tool.execute: kubectl", "exit status 1")
+            ]
