@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import importlib
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from functools import partial
@@ -78,7 +79,8 @@ class AgentOpsApp(App[None]):
             self.set_keymap(dict(self.config.keymap))
         # The first frame comes at once; the heavy parts load in a thread behind it.
         self.push_screen(ConnectingScreen(self.where))
-        self.run_worker(self._start(), exclusive=True, name="connect")
+        # after that frame is drawn: connecting may import or block, the frame must not wait
+        self.call_after_refresh(self.run_worker, self._start(), exclusive=True, name="connect")
 
     async def _start(self) -> None:
         await asyncio.to_thread(_load_views)
@@ -368,5 +370,17 @@ def _run_on(screen: Screen[None], agent: str) -> None:
         screen.action_run()
 
 
+BEHIND_FIRST_FRAME = (
+    "agentops_tui.backends.catalog",
+    "agentops_tui.screens.help",
+    "agentops_tui.screens.resource_list",
+    "agentops_tui.backends.cluster",
+    "agentops_services.kube.client",
+)
+"""The views and what they need (the API models, ~0.3 s) and the Kubernetes client (~1 s):
+imported in a thread while the first frame shows."""
+
+
 def _load_views() -> None:
-    """Import the views and what they need (the API models, ~0.3 s) off the UI thread."""
+    for module in BEHIND_FIRST_FRAME:
+        importlib.import_module(module)

@@ -41,6 +41,13 @@ async def home(app: AgentOpsApp) -> None:
     assert isinstance(app.screen, ResourceListScreen)
 
 
+async def drawn(app: AgentOpsApp) -> TraceScreen:
+    """The trace screen once its waterfall is loaded."""
+    screen = app.screen
+    assert isinstance(screen, TraceScreen) and screen.waterfall is not None
+    return screen
+
+
 def console(kube: client.ApiClient, namespace: str, tempo_url: str) -> AgentOpsApp:
     backend = ClusterBackend(Kube(kube), "test-context", namespace, services={"tempo": tempo_url})
 
@@ -74,12 +81,7 @@ async def test_search_then_a_waterfall_with_filters_zoom_and_span_detail(
         table.focus()
         await pilot.press("enter")
 
-        async def drawn() -> TraceScreen:
-            screen = app.screen
-            assert isinstance(screen, TraceScreen) and screen.waterfall is not None
-            return screen
-
-        trace = await eventually(drawn)
+        trace = await eventually(lambda: drawn(app))
         view = trace.query_one(WaterfallView)
         spans = len(view.shown)
         assert spans == len(trace.waterfall.spans if trace.waterfall else []) > 1
@@ -147,12 +149,7 @@ async def test_the_explorer_reads_the_embedded_trace_store(
             table.focus()
             await pilot.press("enter")
 
-            async def drawn() -> TraceScreen:
-                screen = app.screen
-                assert isinstance(screen, TraceScreen) and screen.waterfall is not None
-                return screen
-
-            trace = await eventually(drawn)
+            trace = await eventually(lambda: drawn(app))
             assert trace.trace_id == wanted
             view = trace.query_one(WaterfallView)
             assert [(s.node.depth, s.node.name) for s in view.shown][:4] == [
