@@ -8,6 +8,7 @@ trace larger than the cap on spans kept) instead of drawing a tidy lie.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import TYPE_CHECKING, ClassVar
 
@@ -95,6 +96,11 @@ class TraceScreen(Screen[None]):
         self.span_filter: SpanFilter = "all"
         self.waterfall: Waterfall | None = None
         self._followed = 0.0
+        # asked for now, while the screen is built: Tempo answers as the screen mounts
+        self._first: asyncio.Task[Waterfall] | None = asyncio.ensure_future(self._fetch())
+
+    async def _fetch(self) -> Waterfall:
+        return await (await tempo(self.backend)).trace(self.trace_id)
 
     def compose(self) -> ComposeResult:
         yield LocationBar(self.backend.location, ("Traces", self.trace_id[:16]))
@@ -111,9 +117,17 @@ class TraceScreen(Screen[None]):
         self.run_worker(self.load(), group="load", exclusive=True)
         self.set_interval(LIVE_INTERVAL, self._follow)
 
+    def on_unmount(self) -> None:
+        """Closed before the trace was shown: the request stops, and a failure nobody will
+        see is not reported as unhandled."""
+        if self._first is not None:
+            self._first.cancel()
+            self._first.add_done_callback(lambda task: task.cancelled() or task.exception())
+
     async def load(self) -> None:
+        asked, self._first = self._first, None
         try:
-            waterfall = await (await tempo(self.backend)).trace(self.trace_id)
+            waterfall = await (asked or self._fetch())
         except (TempoError, BackendError, ValueError) as exc:
             self.query_one("#summary", Static).update(Text(str(exc), style="bold red"))
             self.live = False
