@@ -101,18 +101,28 @@ def status_patch(current: Mapping[str, Any] | None, desired: Mapping[str, Any]) 
 
 
 async def write_status(
-    kube: Kube, kind: ResourceType, obj: Object, desired: Mapping[str, Any]
+    kube: Kube,
+    kind: ResourceType,
+    obj: Object,
+    desired: Mapping[str, Any],
+    *,
+    guarded: bool = False,
 ) -> bool:
-    """Patch the status subresource when it differs; whether a request was made."""
+    """Patch the status subresource when it differs; whether a request was made. `guarded`:
+    only if the object is still at `obj`'s resourceVersion (a KubeError 409 otherwise), for a
+    status someone else may have written meanwhile."""
     patch = status_patch(obj.get("status"), desired)
     if not patch:
         return False
     metadata = obj["metadata"]
+    body: dict[str, Any] = {"status": patch}
+    if guarded:
+        body["metadata"] = {"resourceVersion": metadata["resourceVersion"]}
     await kube.patch(
         kind,
         metadata["namespace"],
         metadata["name"],
-        {"status": patch},
+        body,
         subresource="status",
         field_manager=FIELD_MANAGER,
     )

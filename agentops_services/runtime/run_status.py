@@ -1,7 +1,7 @@
 """A daemon writes the status of the AgentRuns it executes (`POST /runs`) to the AgentRun
 objects itself, so the operator never polls the runtime: it learns of the end from its watch.
 
-Only the end of a run is written (the operator wrote `Running` when it handed the run over),
+Only the end of a run is written (the operator writes `Running` when it hands the run over),
 and never over an end the operator already recorded (a timeout or a replacement aborts the turn,
 and "aborted" would hide why).
 Writes go through the runtime's StatusWriter; a run whose status cannot be written is still
@@ -28,12 +28,15 @@ def status_patch(status: RunStatus) -> dict[str, Any]:
     runs)."""
     ok = status.phase == "Succeeded"
     output = status.output if ok or status.output else (status.error or "Run failed")
-    completed = datetime.fromisoformat(
-        (status.completed_at or status.started_at).replace("Z", "+00:00")
-    )
+    started = _time(status.started_at)
+    completed = _time(status.completed_at or status.started_at)
     message = "Run finished" if ok else output[:1024]
     return {
         "phase": status.phase,
+        # also what the operator writes when it hands the run over: a fast run can end before
+        # that write, which then does not happen (it would set the run back to Running)
+        "mode": "daemon",
+        "startTime": format_time(started),
         "completionTime": format_time(completed),
         "output": output[:MAX_OUTPUT],
         "toolCalls": status.tool_calls,
@@ -55,6 +58,10 @@ def status_patch(status: RunStatus) -> dict[str, Any]:
             )
         ],
     }
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 class RunStatusPublisher:

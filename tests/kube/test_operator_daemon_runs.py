@@ -12,7 +12,8 @@ import pytest
 from kubernetes_asyncio import client
 
 from agentops_services.kube import resources as types
-from agentops_services.kube.rest import Kube
+from agentops_services.kube.rest import Kube, KubeError
+from agentops_services.operator.apply import write_status
 from agentops_services.testing.controlplane import ControlPlane
 from tests.conftest import eventually
 from tests.kube.operator_harness import (
@@ -91,3 +92,21 @@ async def test_a_daemon_run_past_its_timeout_is_aborted_and_failed(
             assert (await runtime.get("/status")).json()["busy"] is False
 
         await eventually(idle, timeout=10)  # the operator's abort really stopped the turn
+
+
+async def test_a_guarded_status_write_loses_to_a_newer_one(
+    kube: client.ApiClient, namespace: str
+) -> None:
+    """The operator marks a daemon run Running from what it saw; when the runtime has ended
+    the run in between (a fast run), that write must not land."""
+    k = Kube(kube)
+    seen = await create(k, namespace, agent_run("quick", "oncall"))
+    ended = {"status": {"phase": "Succeeded", "output": "done"}}
+    await k.patch(types.AGENT_RUN, namespace, "quick", ended, subresource="status")
+    with pytest.raises(KubeError) as refused:
+        await write_status(k, types.AGENT_RUN, seen, {"phase": "Running"}, guarded=True)
+    assert refused.value.conflict
+    assert (await status_of(k, types.AGENT_RUN, namespace, "quick"))["phase"] == "Succeeded"
+    fresh = await k.get(types.AGENT_RUN, namespace, "quick")
+    assert fresh is not None
+    assert await write_status(k, types.AGENT_RUN, fresh, {"toolCalls": 2}, guarded=True)

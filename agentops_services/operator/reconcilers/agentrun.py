@@ -19,7 +19,7 @@ from agentops_services.api.runtime_api import TaskResult
 from agentops_services.api.v1alpha1 import Agent, AgentResource, AgentRun, AgentTool, Provider
 from agentops_services.kube import resources as types
 from agentops_services.kube.informer import Key
-from agentops_services.kube.rest import Object
+from agentops_services.kube.rest import KubeError, Object
 from agentops_services.operator import names
 from agentops_services.operator.builders.conditions import (
     ACCEPTED,
@@ -47,6 +47,9 @@ DEFAULT_TIMEOUT = 1800.0
 MAX_OUTPUT = 32 * 1024
 """status.output is cut here: the full text is in the trace and the runtime's log."""
 RUNTIME_CONTAINER = "agent-runtime"
+MARK_ATTEMPTS = 3
+"""Tries to mark a daemon run Running while others write its status (then the next
+reconcile, triggered by their write, takes over)."""
 
 
 def _finished(message: str, succeeded: bool, reason: str) -> list[DesiredCondition]:
@@ -266,7 +269,6 @@ class AgentRunReconciler:
     # --- daemon runs --------------------------------------------------------------------------
 
     async def _start_daemon_run(self, obj: Object, run: AgentRun, agent: Agent) -> float | None:
-        cluster = self.cluster
         namespace = agent.namespace or "default"
         traceparent = (run.metadata.annotations or {}).get(names.A_TRACEPARENT)
         try:
@@ -277,20 +279,40 @@ class AgentRunReconciler:
         except RuntimeRejectedError as exc:
             await self._fail(obj, str(exc), "Rejected")
             return None
-        await publish(
-            cluster,
-            types.AGENT_RUN,
-            obj,
-            [
-                condition(ACCEPTED, "True", "Admitted", "Sent to the agent's runtime"),
-                condition(COMPLETE, "False", "Running", "The runtime is executing the run"),
-            ],
-            phase="Running",
-            mode="daemon",
-            startTime=format_time(cluster.clock()),
-            model=agent.spec.model,
-        )
+        await self._mark_sent(obj, agent)
         return self._timeout(agent)
+
+    async def _mark_sent(self, obj: Object, agent: Agent) -> None:
+        """Running, unless the runtime has written the run's status first: a fast run can
+        finish before this write, and from the (older) cached object it would set a Succeeded
+        run back to Running. So it is written to the object as the API server has it, only
+        while it is at that resourceVersion, and not at all once the runtime has ended it (its
+        end status has the start time and mode too)."""
+        cluster = self.cluster
+        metadata = obj["metadata"]
+        for _ in range(MARK_ATTEMPTS):
+            fresh = await cluster.kube.get(types.AGENT_RUN, metadata["namespace"], metadata["name"])
+            if fresh is None or (fresh.get("status") or {}).get("phase") in TERMINAL:
+                return
+            try:
+                await publish(
+                    cluster,
+                    types.AGENT_RUN,
+                    fresh,
+                    [
+                        condition(ACCEPTED, "True", "Admitted", "Sent to the agent's runtime"),
+                        condition(COMPLETE, "False", "Running", "The runtime is executing the run"),
+                    ],
+                    guarded=True,
+                    phase="Running",
+                    mode="daemon",
+                    startTime=format_time(cluster.clock()),
+                    model=agent.spec.model,
+                )
+                return
+            except KubeError as exc:
+                if not exc.conflict:
+                    raise
 
     def _timeout(self, agent: Agent) -> float:
         return parse_duration(agent.spec.timeout) or DEFAULT_TIMEOUT

@@ -23,15 +23,17 @@ async def publish(
     kind: ResourceType,
     obj: Object,
     conditions: Sequence[DesiredCondition],
+    *,
+    guarded: bool = False,
     **fields: Any,
 ) -> bool:
     """Write `fields` (camelCase status keys; None removes one) and `conditions`; whether a
-    request was made."""
+    request was made (`guarded`: see write_status)."""
     generation = obj["metadata"].get("generation")
     current = obj.get("status") or {}
     merged = set_conditions(current.get("conditions"), conditions, generation, cluster.clock())
     desired = {**fields, "observedGeneration": generation, "conditions": merged}
-    return await write_status(cluster.kube, kind, obj, desired)
+    return await write_status(cluster.kube, kind, obj, desired, guarded=guarded)
 
 
 async def sync_children(
