@@ -25,7 +25,12 @@ from agentops_tui.backends.base import (
 from agentops_tui.backends.catalog import KINDS_SHOWN, ResourceKind, by_kind
 from agentops_tui.backends.pods import LogTarget, log_target, newest_pod, pod_selector
 from agentops_tui.backends.service_access import ServiceAccess
-from agentops_tui.services.editing import FIELD_MANAGER, EditSession
+from agentops_tui.services.editing import (
+    FIELD_MANAGER,
+    EditSession,
+    KubeTarget,
+    SaveRefusedError,
+)
 
 VERBS = ("create", "update", "delete")
 """The writes the console offers, checked per kind when it connects."""
@@ -154,12 +159,14 @@ class ClusterBackend:
 
     async def edit(self, kind: str, name: str) -> EditSession:
         try:
-            return await EditSession.open(self.kube, kind, self.location.namespace, name)
-        except KubeError as exc:
+            return await EditSession.open(
+                KubeTarget(self.kube), kind, self.location.namespace, name
+            )
+        except SaveRefusedError as exc:
             raise BackendError(exc.message) from None
 
     def create(self, kind: str) -> EditSession:
-        return EditSession.create(self.kube, kind, self.location.namespace)
+        return EditSession.create(KubeTarget(self.kube), kind, self.location.namespace)
 
     async def start_run(self, agent: str, prompt: str) -> str:
         body = {

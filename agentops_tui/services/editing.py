@@ -1,6 +1,6 @@
 """`kubectl edit` for our custom resources, without a kubectl binary: one edit session.
 
-    session = await EditSession.open(kube, "Agent", "team-a", "reviewer")
+    session = await EditSession.open(KubeTarget(kube), "Agent", "team-a", "reviewer")
     outcome = session.submit(text_from_the_editor)      # Cancelled | Invalid | Diff
     result = await session.apply()                      # after the user confirmed the Diff
 
@@ -10,17 +10,20 @@ comment block on top, ready to reopen. Mistakes the models can see (YAML syntax,
 rules, renaming the object) are found in-process and name the line; what only the API server
 knows (RBAC, admission, a concurrent change) comes back from a server-side dry run.
 
-Saving is server-side apply (field manager `agentops-console`, forced: the edited text is the
-whole object the user wants) carrying `metadata.resourceVersion`, so a change made by someone
-else after the editor opened is a 409 Conflict rather than a silent overwrite.
+Where the object lives is an `EditTarget`: on a cluster (`KubeTarget`) saving is server-side
+apply (field manager `agentops-console`, forced: the edited text is the whole object the user
+wants) carrying `metadata.resourceVersion`, so a change made by someone else after the editor
+opened is a conflict rather than a silent overwrite; the embedded platform's target writes its
+resource files with the same guarantee.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 
@@ -99,6 +102,86 @@ class Rejected:
     reopen_text: str
 
 
+class SaveRefusedError(Exception):
+    """The target did not save the object; the message is for people."""
+
+    def __init__(self, message: str, *, conflict: bool = False, detail: str = "") -> None:
+        super().__init__(detail or message)
+        self.message = message
+        """The reason alone; str() is the full detail (a status code, say) when there is one."""
+        self.conflict = conflict
+        """Someone else changed the object since it was read (its resourceVersion moved)."""
+
+
+class EditTarget(Protocol):
+    """Where edited objects are read and saved."""
+
+    async def get(self, kind: ResourceType, namespace: str, name: str) -> Object | None: ...
+
+    async def create(self, kind: ResourceType, namespace: str, manifest: Object) -> Object:
+        """A new object; SaveRefusedError when it exists or is refused."""
+
+    async def update(
+        self, kind: ResourceType, namespace: str, live: Object, opened: Object, manifest: Object
+    ) -> Object:
+        """The object `live` (as `opened` showed it) replaced by `manifest`, which carries the
+        resourceVersion it was read at; SaveRefusedError(conflict=True) when that is stale,
+        ObjectDeletedError when the object is gone."""
+
+
+class ObjectDeletedError(Exception):
+    """The object was deleted (and would be recreated) while the editor was open."""
+
+
+class KubeTarget:
+    """Objects in the API server, saved with server-side apply."""
+
+    def __init__(self, kube: Kube) -> None:
+        self.kube = kube
+
+    async def get(self, kind: ResourceType, namespace: str, name: str) -> Object | None:
+        try:
+            return await self.kube.get(kind, namespace, name)
+        except KubeError as exc:
+            raise SaveRefusedError(exc.message) from None
+
+    async def create(self, kind: ResourceType, namespace: str, manifest: Object) -> Object:
+        """POST, not apply: creating must fail on an existing object, not take it over."""
+        metadata = {k: v for k, v in manifest["metadata"].items() if k != "resourceVersion"}
+        body = manifest | {"metadata": metadata}
+        async with self._refusals():
+            await self.kube.create(kind, namespace, body, True, FIELD_MANAGER)
+            return await self.kube.create(kind, namespace, body, field_manager=FIELD_MANAGER)
+
+    async def update(
+        self, kind: ResourceType, namespace: str, live: Object, opened: Object, manifest: Object
+    ) -> Object:
+        uid = live["metadata"].get("uid")
+        async with self._refusals():
+            trial = await self.kube.apply(manifest, FIELD_MANAGER, dry_run=True, force=True)
+            if trial["metadata"].get("uid") != uid:  # apply would have created it anew
+                raise ObjectDeletedError(f"{kind.kind} {namespace}/{live['metadata']['name']}")
+            applied = await self.kube.apply(manifest, FIELD_MANAGER, force=True)
+            patch = leftover_patch(opened, manifest, applied)
+            if patch is None:
+                return applied
+            metadata = patch.setdefault("metadata", {})
+            metadata["resourceVersion"] = applied["metadata"]["resourceVersion"]
+            name = str(manifest["metadata"]["name"])
+            return await self.kube.patch(kind, namespace, name, patch, field_manager=FIELD_MANAGER)
+
+    @contextlib.asynccontextmanager
+    async def _refusals(self) -> AsyncIterator[None]:
+        try:
+            yield
+        except KubeError as exc:
+            raise SaveRefusedError(exc.message, conflict=exc.conflict, detail=str(exc)) from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise SaveRefusedError(
+                f"cannot reach the API server: {exc or type(exc).__name__}"
+            ) from None
+
+
 SubmitOutcome = Cancelled | Invalid | Diff
 ApplyOutcome = Applied | Conflict | Rejected
 
@@ -108,14 +191,14 @@ class EditSession:
 
     def __init__(
         self,
-        kube: Kube,
+        target: EditTarget,
         kind: ResourceType,
         namespace: str,
         live: Object | None,
         text: str,
         show_managed_fields: bool = False,
     ) -> None:
-        self.kube = kube
+        self.target = target
         self.kind = kind
         self.namespace = namespace
         self.text = text
@@ -128,33 +211,33 @@ class EditSession:
     @classmethod
     async def open(
         cls,
-        kube: Kube,
+        target: EditTarget,
         kind: str,
         namespace: str,
         name: str,
         show_managed_fields: bool = False,
     ) -> EditSession:
-        """Fetch the live object; raises KubeError (404 when it does not exist)."""
+        """Fetch the live object; SaveRefusedError when it does not exist or cannot be read."""
         resource = BY_KIND[kind]
-        live = await kube.get(resource, namespace, name)
+        live = await target.get(resource, namespace, name)
         if live is None:
-            raise KubeError(404, "NotFound", f'{kind} "{name}" not found in {namespace}')
-        return cls.of(kube, live, show_managed_fields)
+            raise SaveRefusedError(f'{kind} "{name}" not found in {namespace}')
+        return cls.of(target, live, show_managed_fields)
 
     @classmethod
-    def of(cls, kube: Kube, live: Object, show_managed_fields: bool = False) -> EditSession:
+    def of(cls, target: EditTarget, live: Object, show_managed_fields: bool = False) -> EditSession:
         """A session on an object already fetched (`open` is fetch, then this)."""
         text = _render(live, show_managed_fields)
         resource = BY_KIND[live["kind"]]
         namespace = str(live["metadata"]["namespace"])
-        return cls(kube, resource, namespace, live, text, show_managed_fields)
+        return cls(target, resource, namespace, live, text, show_managed_fields)
 
     @classmethod
-    def create(cls, kube: Kube, kind: str, namespace: str) -> EditSession:
+    def create(cls, target: EditTarget, kind: str, namespace: str) -> EditSession:
         """A session whose save creates a new object, starting from the kind's template."""
         intro = [f"New {kind} in {namespace}. Save to create it; an empty file cancels."]
         text = with_error_header(new_from_template(kind, namespace), intro)
-        return cls(kube, BY_KIND[kind], namespace, None, text)
+        return cls(target, BY_KIND[kind], namespace, None, text)
 
     @property
     def creating(self) -> bool:
@@ -195,52 +278,34 @@ class EditSession:
             raise RuntimeError("apply() needs a Diff from submit() first")
         body = strip_error_header(self.text)
         try:
-            saved = await (self._create(manifest) if self.creating else self._update(manifest))
-        except KubeError as exc:
+            if self._live is None or self._opened is None:
+                saved = await self.target.create(self.kind, self.namespace, manifest)
+            else:
+                saved = await self.target.update(
+                    self.kind, self.namespace, self._live, self._opened, manifest
+                )
+        except SaveRefusedError as exc:
             if exc.conflict and not self.creating:
                 return await self._conflict(body, exc.message)
             return Rejected(exc.message, self._reopen(body, [f"Not saved: {exc}"]))
-        except _DeletedError as exc:
-            return await self._conflict(body, str(exc))
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            message = f"cannot reach the API server: {exc or type(exc).__name__}"
-            return Rejected(message, self._reopen(body, [f"Not saved: {message}"]))
+        except ObjectDeletedError as exc:
+            return await self._conflict(body, f"{exc} was deleted since the editor opened")
         self._live = saved
         self._opened = _comparable(saved)
         self._pending = None
         self.text = _render(saved, self._show_managed_fields)
         return Applied(saved)
 
-    async def _create(self, manifest: Object) -> Object:
-        """POST, not apply: creating must fail on an existing object, not take it over."""
-        metadata = {k: v for k, v in manifest["metadata"].items() if k != "resourceVersion"}
-        body = manifest | {"metadata": metadata}
-        manager = FIELD_MANAGER
-        await self.kube.create(self.kind, self.namespace, body, True, manager)
-        return await self.kube.create(self.kind, self.namespace, body, field_manager=manager)
-
-    async def _update(self, manifest: Object) -> Object:
-        assert self._live is not None
-        uid = self._live["metadata"].get("uid")
-        trial = await self.kube.apply(manifest, FIELD_MANAGER, dry_run=True, force=True)
-        if trial["metadata"].get("uid") != uid:  # apply would have created it anew
-            raise _DeletedError(f"{self._label('')} was deleted since the editor opened")
-        applied = await self.kube.apply(manifest, FIELD_MANAGER, force=True)
-        patch = leftover_patch(self._opened, manifest, applied)
-        if patch is None:
-            return applied
-        metadata = patch.setdefault("metadata", {})
-        metadata["resourceVersion"] = applied["metadata"]["resourceVersion"]
-        name = str(manifest["metadata"]["name"])
-        return await self.kube.patch(
-            self.kind, self.namespace, name, patch, field_manager=FIELD_MANAGER
-        )
-
     async def _conflict(self, body: str, message: str) -> Conflict:
         """Rebase on the latest object: show what changed there and point the text's
         resourceVersion at it, so saving again is a deliberate overwrite."""
         assert self._live is not None
-        latest = await self.kube.get(self.kind, self.namespace, self._live["metadata"]["name"])
+        try:
+            latest = await self.target.get(
+                self.kind, self.namespace, self._live["metadata"]["name"]
+            )
+        except SaveRefusedError as exc:
+            return Conflict(message, self._reopen(body, [f"Conflict: {message}", exc.message]))
         if latest is None:
             self._live = self._opened = None
             header = [f"Conflict: {message}", "It no longer exists: saving again creates it."]
@@ -317,10 +382,6 @@ class EditSession:
     def _label(self, side: str) -> str:
         name = self.name or "(new)"
         return f"{self.kind.kind} {self.namespace}/{name} {side}".rstrip()
-
-
-class _DeletedError(Exception):
-    """The object was deleted (and would be recreated) while the editor was open."""
 
 
 def _render(live: Object, show_managed_fields: bool) -> str:

@@ -18,6 +18,7 @@ from agentops_tui.services.editing import (
     Diff,
     EditSession,
     Invalid,
+    KubeTarget,
     Rejected,
 )
 from agentops_tui.services.templates import TEMPLATE_KINDS
@@ -43,7 +44,7 @@ async def test_edit_diff_and_apply_change_the_live_object(
 ) -> None:
     api = Kube(kube)
     await create_sample(api, namespace, "agent-daemon.yaml")
-    session = await EditSession.open(api, "Agent", namespace, "code-review-agent")
+    session = await EditSession.open(KubeTarget(api), "Agent", namespace, "code-review-agent")
     text = session.text.replace("maxSteps: 50", "maxSteps: 60").replace("    tier: gold\n", "")
     outcome = session.submit(text)
     assert isinstance(outcome, Diff)
@@ -68,7 +69,7 @@ async def test_concurrent_change_is_a_conflict_that_keeps_the_users_edit(
 ) -> None:
     api = Kube(kube)
     await create_sample(api, namespace, "agent-daemon.yaml")
-    session = await EditSession.open(api, "Agent", namespace, "code-review-agent")
+    session = await EditSession.open(KubeTarget(api), "Agent", namespace, "code-review-agent")
     await api.patch(AGENT, namespace, "code-review-agent", {"spec": {"temperature": 0.9}})
 
     mine = session.text.replace("maxSteps: 50", "maxSteps: 60  # my change")
@@ -96,7 +97,7 @@ async def test_invalid_edit_is_refused_before_the_server(
 ) -> None:
     api = Kube(kube)
     await create_sample(api, namespace, "agent-daemon.yaml")
-    session = await EditSession.open(api, "Agent", namespace, "code-review-agent")
+    session = await EditSession.open(KubeTarget(api), "Agent", namespace, "code-review-agent")
     before = sum(api.requests.values())
     outcome = session.submit(session.text.replace("mode: daemon", "mode: task"))
     assert isinstance(outcome, Invalid)
@@ -111,7 +112,7 @@ async def test_server_side_rejection_reopens_with_the_api_message(
 ) -> None:
     api = Kube(kube)
     await create_sample(api, namespace, "provider-openai.yaml")
-    session = await EditSession.open(api, "Provider", namespace, "openai")
+    session = await EditSession.open(KubeTarget(api), "Provider", namespace, "openai")
     # Label syntax is checked by the API server only (the models take any string).
     text = session.text.replace("    team: a\n", "    'bad key!': a\n")
     outcome = await edit_and_apply(session, text)
@@ -131,7 +132,7 @@ async def test_agentrun_metadata_edits_pass_the_immutable_spec_rule(
 ) -> None:
     api = Kube(kube)
     await create_sample(api, namespace, "agentrun.yaml")
-    session = await EditSession.open(api, "AgentRun", namespace, "review-run-001")
+    session = await EditSession.open(KubeTarget(api), "AgentRun", namespace, "review-run-001")
     outcome = await edit_and_apply(session, session.text.replace("tier: gold", "tier: silver"))
     assert isinstance(outcome, Applied)
     live = await api.get(AGENT_RUN, namespace, "review-run-001")
@@ -142,7 +143,7 @@ async def test_agentrun_metadata_edits_pass_the_immutable_spec_rule(
 async def test_object_deleted_during_the_edit(kube: client.ApiClient, namespace: str) -> None:
     api = Kube(kube)
     await create_sample(api, namespace, "provider-openai.yaml")
-    session = await EditSession.open(api, "Provider", namespace, "openai")
+    session = await EditSession.open(KubeTarget(api), "Provider", namespace, "openai")
     await api.delete(PROVIDER, namespace, "openai")
     mine = session.text.replace("serviceTier: auto", "serviceTier: flex")
     outcome = await edit_and_apply(session, mine)
@@ -160,14 +161,14 @@ async def test_new_from_template_creates_the_object(
     kube: client.ApiClient, namespace: str, kind: str
 ) -> None:
     api = Kube(kube)
-    session = EditSession.create(api, kind, namespace)
+    session = EditSession.create(KubeTarget(api), kind, namespace)
     outcome = await edit_and_apply(session, session.text)
     assert isinstance(outcome, Applied)
     name = outcome.object["metadata"]["name"]
     assert await api.get(BY_KIND[kind], namespace, name) is not None
     assert not session.creating
 
-    twice = EditSession.create(api, kind, namespace)
+    twice = EditSession.create(KubeTarget(api), kind, namespace)
     clash = await edit_and_apply(twice, twice.text)
     assert isinstance(clash, Rejected)
     assert "already exists" in clash.message

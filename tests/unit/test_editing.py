@@ -13,7 +13,7 @@ import pytest
 from agentops_services.api.validation import validate_resource
 from agentops_services.api.yaml_source import load_documents
 from agentops_services.kube.rest import Kube
-from agentops_tui.services.editing import Cancelled, Diff, EditSession, Invalid
+from agentops_tui.services.editing import Cancelled, Diff, EditSession, Invalid, KubeTarget
 from agentops_tui.services.error_header import strip_error_header, with_error_header
 from agentops_tui.services.external_editor import (
     EditorError,
@@ -26,7 +26,7 @@ from agentops_tui.services.templates import TEMPLATE_KINDS, new_from_template
 from agentops_tui.services.yaml_cursor import path_at
 from tests.conftest import SAMPLES
 
-NO_KUBE = cast(Kube, object())  # submit() and check() never talk to the API server
+NO_KUBE = KubeTarget(cast(Kube, object()))  # submit() and check() never talk to the API server
 
 
 def live_agent() -> dict[str, Any]:
