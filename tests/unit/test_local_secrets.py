@@ -1,0 +1,346 @@
+"""Provider keys of the embedded platform: the secrets file (real files, real permissions),
+which source wins, and which variables Providers still lack."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+from agentops_services.api.v1alpha1 import Provider
+from agentops_services.local.secrets import Secrets, missing_variables, required_variables
+from agentops_services.local.secrets_file import (
+    SecretsFileError,
+    add_secret,
+    format_assignment,
+    parse_secrets,
+    read_secrets_file,
+    setup_command,
+)
+
+KEY = "sk-ant-api03-Zq8vT1s3cr3t"
+OTHER = "sk-proj-0therS3cret"
+
+
+def private(path: Path, text: str, mode: int = 0o600) -> Path:
+    path.write_text(text)
+    path.chmod(mode)
+    return path
+
+
+def mode_of(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def provider(metadata_and_spec: str) -> Provider:
+    head = "apiVersion: agents.agentops.io/v1alpha1\nkind: Provider\nmetadata: "
+    return Provider.model_validate(yaml.safe_load(head + metadata_and_spec))
+
+
+# --- the file ---------------------------------------------------------------------------------
+
+
+def test_a_private_file_is_read_with_comments_quotes_and_export(tmp_path: Path) -> None:
+    path = private(
+        tmp_path / "secrets.env",
+        "# provider keys\n"
+        "\n"
+        f"ANTHROPIC_API_KEY={KEY}\n"
+        f'export OPENAI_API_KEY="{OTHER}"  # the team key\n'
+        "GEMINI_API_KEY='lit\\eral #not a comment'\n"
+        'QUOTED="a \\"b\\" c\\\\d\\ne"\n'
+        "  SPACED = padded value   # trailing comment\n"
+        "EMPTY=\n",
+    )
+
+    assert read_secrets_file(path) == {
+        "ANTHROPIC_API_KEY": KEY,
+        "OPENAI_API_KEY": OTHER,
+        "GEMINI_API_KEY": "lit\\eral #not a comment",
+        "QUOTED": 'a "b" c\\d\ne',
+        "SPACED": "padded value",
+        "EMPTY": "",
+    }
+
+
+def test_a_missing_file_is_no_secrets(tmp_path: Path) -> None:
+    assert read_secrets_file(tmp_path / "secrets.env") == {}
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660])
+def test_a_file_others_may_read_is_refused_with_the_command_that_fixes_it(
+    tmp_path: Path, mode: int
+) -> None:
+    path = private(tmp_path / "secrets.env", f"ANTHROPIC_API_KEY={KEY}\n", mode)
+
+    with pytest.raises(SecretsFileError) as caught:
+        read_secrets_file(path)
+
+    message = str(caught.value)
+    assert str(path) in message
+    assert f"mode {mode:04o}" in message
+    assert f"chmod 600 {path}" in message
+    assert KEY not in message
+    assert mode_of(path) == mode  # refused, not silently "fixed"
+
+
+def test_after_the_chmod_the_same_file_is_read(tmp_path: Path) -> None:
+    path = private(tmp_path / "secrets.env", f"ANTHROPIC_API_KEY={KEY}\n", 0o644)
+    with pytest.raises(SecretsFileError):
+        read_secrets_file(path)
+
+    path.chmod(0o600)
+
+    assert read_secrets_file(path) == {"ANTHROPIC_API_KEY": KEY}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file away needs root")
+def test_a_file_of_another_user_is_refused(tmp_path: Path) -> None:
+    path = private(tmp_path / "secrets.env", f"ANTHROPIC_API_KEY={KEY}\n")
+    os.chown(path, 65534, 65534)
+
+    with pytest.raises(SecretsFileError, match="belongs to uid 65534"):
+        read_secrets_file(path)
+
+
+def test_a_directory_in_place_of_the_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "secrets.env").mkdir(mode=0o700)
+
+    with pytest.raises(SecretsFileError, match="not a regular file"):
+        read_secrets_file(tmp_path / "secrets.env")
+
+
+@pytest.mark.parametrize(
+    ("line", "why"),
+    [
+        (KEY, "there is no ="),
+        (f"ANTHROPIC-API-KEY={KEY}", "not a variable name"),
+        (f'ANTHROPIC_API_KEY="{KEY}', "quote is not closed"),
+        (f"ANTHROPIC_API_KEY='{KEY}' trailing{KEY}", "text follows the closing quote"),
+    ],
+)
+def test_a_line_that_does_not_parse_names_file_and_line_but_never_the_value(
+    tmp_path: Path, line: str, why: str
+) -> None:
+    path = private(tmp_path / "secrets.env", f"# keys\nOPENAI_API_KEY={OTHER}\n{line}\n")
+
+    with pytest.raises(SecretsFileError) as caught:
+        read_secrets_file(path)
+
+    message = str(caught.value)
+    assert f"{path}, line 3: " in message
+    assert why in message
+    assert KEY not in message
+    assert OTHER not in message
+
+
+def test_the_later_line_wins_as_in_a_shell(tmp_path: Path) -> None:
+    path = private(
+        tmp_path / "secrets.env", f"ANTHROPIC_API_KEY={OTHER}\nANTHROPIC_API_KEY={KEY}\n"
+    )
+
+    assert read_secrets_file(path) == {"ANTHROPIC_API_KEY": KEY}
+
+
+def test_windows_line_ends_are_read(tmp_path: Path) -> None:
+    path = private(tmp_path / "secrets.env", f"A={KEY}\r\nB='{OTHER}'\r\n")
+
+    assert read_secrets_file(path) == {"A": KEY, "B": OTHER}
+
+
+@given(st.text(alphabet=st.characters(exclude_characters="\x00", exclude_categories=["Cs"])))
+def test_any_value_written_reads_back_the_same(value: str) -> None:
+    line = format_assignment("ANY_KEY", value)
+
+    assert parse_secrets(f"# c\n{line}\n", Path("secrets.env")) == {"ANY_KEY": value}
+
+
+# --- adding a key -----------------------------------------------------------------------------
+
+
+def test_adding_a_key_creates_a_private_file_and_its_directory(tmp_path: Path) -> None:
+    path = tmp_path / "data" / "secrets.env"
+
+    add_secret(path, "ANTHROPIC_API_KEY", KEY)
+
+    assert mode_of(path) == 0o600
+    assert mode_of(path.parent) == 0o700
+    assert read_secrets_file(path) == {"ANTHROPIC_API_KEY": KEY}
+
+
+def test_adding_a_key_replaces_its_lines_and_keeps_the_rest(tmp_path: Path) -> None:
+    path = private(
+        tmp_path / "secrets.env",
+        f"# mine\nANTHROPIC_API_KEY=old\nOPENAI_API_KEY={OTHER}\nexport ANTHROPIC_API_KEY=older\n",
+    )
+
+    add_secret(path, "ANTHROPIC_API_KEY", "with space #and hash")
+
+    assert path.read_text() == (
+        f'# mine\nANTHROPIC_API_KEY="with space #and hash"\nOPENAI_API_KEY={OTHER}\n'
+    )
+    assert read_secrets_file(path)["ANTHROPIC_API_KEY"] == "with space #and hash"
+
+
+def test_adding_a_key_never_loosens_a_stricter_mode(tmp_path: Path) -> None:
+    path = private(tmp_path / "secrets.env", f"OPENAI_API_KEY={OTHER}\n", 0o400)
+
+    add_secret(path, "ANTHROPIC_API_KEY", KEY)
+
+    assert mode_of(path) == 0o400
+    assert read_secrets_file(path) == {"OPENAI_API_KEY": OTHER, "ANTHROPIC_API_KEY": KEY}
+
+
+def test_adding_a_key_to_a_file_others_may_read_is_refused_and_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    path = private(tmp_path / "secrets.env", f"OPENAI_API_KEY={OTHER}\n", 0o644)
+
+    with pytest.raises(SecretsFileError, match="chmod 600"):
+        add_secret(path, "ANTHROPIC_API_KEY", KEY)
+
+    assert path.read_text() == f"OPENAI_API_KEY={OTHER}\n"
+    assert mode_of(path) == 0o644
+
+
+def test_adding_a_key_to_a_file_that_does_not_parse_is_refused(tmp_path: Path) -> None:
+    path = private(tmp_path / "secrets.env", "not an assignment\n")
+
+    with pytest.raises(SecretsFileError, match="line 1"):
+        add_secret(path, "ANTHROPIC_API_KEY", KEY)
+
+    assert path.read_text() == "not an assignment\n"
+
+
+def test_a_bad_variable_name_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="not a variable name"):
+        add_secret(tmp_path / "secrets.env", "MY-KEY", KEY)
+    assert not (tmp_path / "secrets.env").exists()
+
+
+def test_the_setup_line_creates_a_private_file_in_a_real_shell(tmp_path: Path) -> None:
+    path = tmp_path / "secrets.env"
+    line = setup_command(path, "ANTHROPIC_API_KEY", "sk-ant-…")
+    assert line == f"(umask 077 && echo 'ANTHROPIC_API_KEY=sk-ant-…' >> {path})"
+
+    subprocess.run(["sh", "-c", line], check=True)  # run as a person would paste it
+
+    assert mode_of(path) == 0o600
+    assert read_secrets_file(path) == {"ANTHROPIC_API_KEY": "sk-ant-…"}
+
+
+# --- precedence and the Secrets value ---------------------------------------------------------
+
+
+def test_the_environment_wins_over_the_file(tmp_path: Path) -> None:
+    path = private(tmp_path / "secrets.env", f"ANTHROPIC_API_KEY={KEY}\nOPENAI_API_KEY={OTHER}\n")
+
+    secrets = Secrets.load(path, {"ANTHROPIC_API_KEY": "from-env", "PATH": "/bin"})
+
+    assert secrets.get("ANTHROPIC_API_KEY") == "from-env"
+    assert secrets.origin("ANTHROPIC_API_KEY") == "environment"
+    assert secrets.get("OPENAI_API_KEY") == OTHER
+    assert secrets.origin("OPENAI_API_KEY") == str(path)
+    assert secrets.get("GEMINI_API_KEY") is None
+    assert secrets.origin("GEMINI_API_KEY") is None
+    assert secrets.process_environment() == {
+        "ANTHROPIC_API_KEY": "from-env",
+        "OPENAI_API_KEY": OTHER,
+        "PATH": "/bin",
+    }
+
+
+def test_an_empty_environment_variable_does_not_hide_the_file(tmp_path: Path) -> None:
+    path = private(tmp_path / "secrets.env", f"ANTHROPIC_API_KEY={KEY}\nOPENAI_API_KEY=\n")
+
+    secrets = Secrets.load(path, {"ANTHROPIC_API_KEY": "", "OPENAI_API_KEY": ""})
+
+    assert secrets.get("ANTHROPIC_API_KEY") == KEY
+    assert secrets.get("OPENAI_API_KEY") is None  # empty everywhere: no key
+    assert secrets.process_environment()["ANTHROPIC_API_KEY"] == KEY
+
+
+def test_the_process_environment_is_the_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "from-env")
+
+    secrets = Secrets.load(tmp_path / "secrets.env")
+
+    assert secrets.get("ANTHROPIC_API_KEY") == "from-env"
+
+
+def test_repr_and_str_name_variables_but_never_show_values(tmp_path: Path) -> None:
+    path = private(tmp_path / "secrets.env", f"ANTHROPIC_API_KEY={KEY}\n")
+    secrets = Secrets.load(path, {"OPENAI_API_KEY": OTHER})
+
+    for shown in (repr(secrets), str(secrets), f"{secrets}", f"{[secrets]}"):
+        assert KEY not in shown
+        assert OTHER not in shown
+        assert "ANTHROPIC_API_KEY" in shown
+
+
+# --- what Providers need ----------------------------------------------------------------------
+
+ANTHROPIC = "{name: anthropic}\nspec: {type: anthropic, apiKeySecret: {name: keys, key: K}}"
+OLLAMA = "{name: ollama}\nspec: {type: openaicompat, endpoint: {baseURL: http://127.0.0.1:1/v1}}"
+OAUTH = """{name: internal-llm}
+spec:
+  type: openaicompat
+  endpoint:
+    baseURL: https://llm.internal.example.com/v1
+    oauth2ClientCredentials:
+      tokenURL: https://idp.example.com/oauth2/token
+      clientIdSecret: {name: llm-oauth, key: client-id}
+      clientSecretSecret: {name: llm-oauth, key: client-secret}
+"""
+
+
+def test_required_variables_are_the_ones_the_runtime_reads() -> None:
+    assert required_variables(provider(ANTHROPIC)) == ("ANTHROPIC_API_KEY",)
+    assert required_variables(provider(OAUTH)) == (
+        "INTERNAL_LLM_OAUTH_CLIENT_ID",
+        "INTERNAL_LLM_OAUTH_CLIENT_SECRET",
+    )
+    assert required_variables(provider(OLLAMA)) == ()
+
+
+def test_missing_variables_say_which_provider_needs_what_and_where_to_put_it(
+    tmp_path: Path,
+) -> None:
+    path = private(tmp_path / "secrets.env", "INTERNAL_LLM_OAUTH_CLIENT_ID=client\n")
+    secrets = Secrets.load(path, {})
+    providers = [provider(ANTHROPIC), provider(OAUTH), provider(OLLAMA)]
+
+    missing = missing_variables(providers, secrets)
+
+    assert [(m.provider, m.variable) for m in missing] == [
+        ("anthropic", "ANTHROPIC_API_KEY"),
+        ("internal-llm", "INTERNAL_LLM_OAUTH_CLIENT_SECRET"),
+    ]
+    assert missing[0].message(path) == (
+        f"Provider anthropic needs ANTHROPIC_API_KEY: put it in {path} or the environment"
+    )
+
+
+def test_nothing_is_missing_once_the_key_is_in_the_environment(tmp_path: Path) -> None:
+    secrets = Secrets.load(tmp_path / "secrets.env", {"ANTHROPIC_API_KEY": KEY})
+
+    assert missing_variables([provider(ANTHROPIC)], secrets) == []
+
+
+def test_a_path_under_home_is_shown_as_a_person_types_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    path = tmp_path / ".local" / "share" / "agentops" / "secrets.env"
+
+    assert setup_command(path, "OPENAI_API_KEY", "sk-…") == (
+        "(umask 077 && echo 'OPENAI_API_KEY=sk-…' >> ~/.local/share/agentops/secrets.env)"
+    )
