@@ -95,3 +95,16 @@ def _condition(
 def condition(type_: str, status: ConditionStatus, reason: str, message: str) -> DesiredCondition:
     """A DesiredCondition in one line (the evaluators build many)."""
     return DesiredCondition(type=type_, status=status, reason=reason, message=message)
+
+
+def desired_status(
+    current: Mapping[str, Any] | None,
+    conditions: Sequence[DesiredCondition],
+    observed_generation: int | None,
+    now: datetime,
+    fields: Mapping[str, Any],
+) -> dict[str, Any]:
+    """What a status should hold for the keys it sets: `fields` (camelCase; None removes a
+    key), the generation it was computed from, and `conditions` merged into `current`'s."""
+    merged = set_conditions((current or {}).get("conditions"), conditions, observed_generation, now)
+    return {**fields, "observedGeneration": observed_generation, "conditions": merged}

@@ -23,13 +23,12 @@ from agentops_services.kube.rest import KubeError, Object
 from agentops_services.operator import names
 from agentops_services.operator.builders.conditions import (
     ACCEPTED,
-    READY,
-    DesiredCondition,
     condition,
 )
 from agentops_services.operator.builders.durations import parse_duration
 from agentops_services.operator.builders.git_workspace import git_workspace_env
 from agentops_services.operator.builders.job import build_run_config_map, build_run_job
+from agentops_services.operator.builders.run_result import COMPLETE, run_failed, task_run_end
 from agentops_services.operator.cluster import Cluster, parse
 from agentops_services.operator.reconcilers.admission import TERMINAL, Admission
 from agentops_services.operator.reconcilers.status import publish
@@ -40,25 +39,13 @@ from agentops_services.operator.runtime_client import (
 )
 
 LOG = logging.getLogger("agentops.operator.agentrun")
-COMPLETE = "Complete"
 BUSY_RETRY = 5.0
 """A daemon busy with a chat turn is asked again this soon."""
 DEFAULT_TIMEOUT = 1800.0
-MAX_OUTPUT = 32 * 1024
-"""status.output is cut here: the full text is in the trace and the runtime's log."""
 RUNTIME_CONTAINER = "agent-runtime"
 MARK_ATTEMPTS = 3
 """Tries to mark a daemon run Running while others write its status (then the next
 reconcile, triggered by their write, takes over)."""
-
-
-def _finished(message: str, succeeded: bool, reason: str) -> list[DesiredCondition]:
-    """Complete, and Ready (True only for a run that succeeded)."""
-    text = "Run finished" if succeeded else message[:1024]
-    return [
-        condition(COMPLETE, "True", reason, text),
-        condition(READY, "True" if succeeded else "False", reason, text),
-    ]
 
 
 class AgentRunReconciler:
@@ -219,33 +206,19 @@ class AgentRunReconciler:
         if not succeeded and not failed:
             return False
         result, raw = await self._termination_result(run)
-        if succeeded:
-            output = (result.output if result else raw) or "(no output captured)"
-            ok = result.success if result else True
-        else:
-            reasons = [
-                c.get("message") or c.get("reason")
-                for c in job_status.get("conditions") or []
-                if c.get("type") == "Failed"
-            ]
-            output = (result.error or result.output if result else raw) or (
-                reasons[0] if reasons and reasons[0] else "Job failed"
-            )
-            ok = False
-        fields: dict[str, Any] = {
-            "phase": "Succeeded" if ok else "Failed",
-            "completionTime": format_time(self.cluster.clock()),
-            "output": output[:MAX_OUTPUT],
-        }
-        if result is not None:
-            fields |= {
-                "toolCalls": result.steps,
-                "tokensUsed": result.input_tokens + result.output_tokens,
-                "model": result.model or None,
-                "traceID": result.trace_id,
-            }
-        reason = "Succeeded" if ok else "Failed"
-        await publish(self.cluster, types.AGENT_RUN, obj, _finished(output, ok, reason), **fields)
+        reasons = [
+            c.get("message") or c.get("reason")
+            for c in job_status.get("conditions") or []
+            if c.get("type") == "Failed"
+        ]
+        fields, conditions = task_run_end(
+            result,
+            raw,
+            succeeded=bool(succeeded),
+            failure=(reasons[0] if reasons and reasons[0] else "Job failed"),
+            now=self.cluster.clock(),
+        )
+        await publish(self.cluster, types.AGENT_RUN, obj, conditions, **fields)
         return True
 
     async def _termination_result(self, run: AgentRun) -> tuple[TaskResult | None, str | None]:
@@ -343,18 +316,8 @@ class AgentRunReconciler:
     # --- ending runs --------------------------------------------------------------------------
 
     async def _fail(self, obj: Object, message: str, reason: str) -> None:
-        await publish(
-            self.cluster,
-            types.AGENT_RUN,
-            obj,
-            [
-                condition(COMPLETE, "True", reason, message),
-                condition(READY, "False", reason, message),
-            ],
-            phase="Failed",
-            completionTime=format_time(self.cluster.clock()),
-            output=message,
-        )
+        fields, conditions = run_failed(message, reason, self.cluster.clock())
+        await publish(self.cluster, types.AGENT_RUN, obj, conditions, **fields)
         metadata = obj["metadata"]
         self.admission.release(
             (metadata["namespace"], (obj.get("spec") or {}).get("agentRef", "")), metadata["name"]

@@ -13,7 +13,7 @@ from agentops_services.operator.builders.conditions import (
     READY,
     DesiredCondition,
     condition,
-    set_conditions,
+    desired_status,
 )
 from agentops_services.operator.cluster import Cluster
 
@@ -30,9 +30,7 @@ async def publish(
     """Write `fields` (camelCase status keys; None removes one) and `conditions`; whether a
     request was made (`guarded`: see write_status)."""
     generation = obj["metadata"].get("generation")
-    current = obj.get("status") or {}
-    merged = set_conditions(current.get("conditions"), conditions, generation, cluster.clock())
-    desired = {**fields, "observedGeneration": generation, "conditions": merged}
+    desired = desired_status(obj.get("status"), conditions, generation, cluster.clock(), fields)
     return await write_status(cluster.kube, kind, obj, desired, guarded=guarded)
 
 
