@@ -6,6 +6,7 @@ editor, so a mistake reads the same wherever it is made.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,15 +37,25 @@ class ManifestReport:
     warnings: list[Problem] = field(default_factory=list)
     foreign: bool = False
     """Not one of our kinds (a Secret next to an Agent, say): left alone."""
+    data: Any = None
+    """The document as parsed, keys in the order they were written."""
 
     @property
     def label(self) -> str:
         return f"{self.kind or '?'}/{self.name or '?'}"
 
 
-def check_manifests(text: str) -> tuple[list[ManifestReport], list[Problem]]:
+StoredObject = Callable[[str, str], Mapping[str, Any] | None]
+"""(kind, name) -> the object as stored now, defaults applied; None when there is none."""
+
+
+def check_manifests(
+    text: str, stored: StoredObject | None = None
+) -> tuple[list[ManifestReport], list[Problem]]:
     """Validate every document of `text`.
 
+    With `stored`, a document that updates an existing object is also checked against the
+    CEL transition rules (an AgentRun's spec is immutable), as the API server does on update.
     Returns the per-document reports and the problems that belong to no document (a YAML
     syntax error, which stops parsing).
     """
@@ -60,6 +71,7 @@ def check_manifests(text: str) -> tuple[list[ManifestReport], list[Problem]]:
             line=doc.line,
             kind=str(data.get("kind", "")) if isinstance(data, dict) else "",
             name=str(meta.get("name", "")) if isinstance(meta, dict) else "",
+            data=data,
         )
         if isinstance(data, dict) and "apiVersion" in data and not is_our_group(data["apiVersion"]):
             report.foreign = True
@@ -69,7 +81,8 @@ def check_manifests(text: str) -> tuple[list[ManifestReport], list[Problem]]:
             report.errors.append(
                 Problem(line, f"{_dotted(path)}: Duplicate value: key appears twice", _dotted(path))
             )
-        result = validate_resource(data)
+        old = stored(report.kind, report.name) if stored and report.name else None
+        result = validate_resource(data, old=old)
         report.resource = result.resource if not report.errors else None
         report.errors.extend(_problem(doc.line_of(e.path), e) for e in result.errors)
         report.warnings.extend(Problem(doc.line, w) for w in result.warnings)

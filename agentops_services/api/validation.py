@@ -24,7 +24,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
 from agentops_services.api.model import ApiModel, CelRule
@@ -94,6 +94,25 @@ def validate_resource(data: Any, old: Mapping[str, Any] | None = None) -> Valida
     errors = list(cel_errors(resource, old=old))
     warnings = resource.warnings() if hasattr(resource, "warnings") else []
     return ValidationResult(resource=resource, errors=errors, warnings=warnings)
+
+
+def validate_status(kind: str, status: Any) -> list[FieldError]:
+    """Structural errors of a status a controller writes (what the API server checks on the
+    /status subresource: the schema, no CEL), in the same words as `validate_resource`."""
+    try:
+        _status_adapter(kind).validate_python(status)
+    except ValidationError as exc:
+        errors = exc.errors()
+        for error in errors:
+            error["loc"] = ("status", *error["loc"])
+        return [_schema_error(error) for error in errors]
+    return []
+
+
+@cache
+def _status_adapter(kind: str) -> TypeAdapter[Any]:
+    annotation: Any = KINDS[kind].model_fields["status"].annotation
+    return TypeAdapter(annotation)
 
 
 def _check_head(data: Mapping[str, Any]) -> list[FieldError]:
