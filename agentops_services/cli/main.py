@@ -19,6 +19,7 @@ from agentops_services.cli import (
     memory,
     operator,
     runtime,
+    serve,
     testenv,
     trace,
     traces,
@@ -29,6 +30,7 @@ Command = Callable[[argparse.Namespace], int]
 
 _SUBCOMMANDS = (
     console,
+    serve,
     chat,
     crds,
     validate,

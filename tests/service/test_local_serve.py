@@ -1,0 +1,148 @@
+"""`agentops serve` end to end on loopback: the first run's sample agents on the offline demo
+model, started as real runtime processes with the real memory service and trace store beside
+them; a chat turn with a real tool call; a task run started through the platform API and
+followed by two watchers; an invalid resource file reported while everything else runs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from agentops_services.local.client import PlatformClient, Synced
+from agentops_services.local.first_run import FirstRunReport
+from agentops_services.local.objects import WatchEvent
+from agentops_services.local.paths import DataDir
+from agentops_services.local.platform import serve
+from agentops_services.local.platform_record import read_record
+from tests.conftest import eventually
+
+PROVIDER_VARIABLES = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY", "OPENAI_BASE_URL")
+
+
+@dataclass
+class Served:
+    url: str
+    data: DataDir
+    report: FirstRunReport
+    client: PlatformClient
+
+    async def phase(self, kind: str, name: str) -> str | None:
+        found = await self.client.get(kind, name)
+        return (found.get("status") or {}).get("phase")
+
+    async def services(self) -> dict[str, object]:
+        async with httpx.AsyncClient(base_url=self.url, timeout=5) as http:
+            answer: dict[str, object] = (await http.get("/api/v1/services")).json()
+            return answer
+
+
+@pytest.fixture
+async def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Served]:
+    for variable in PROVIDER_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    data = DataDir.locate(tmp_path / "data")
+    ready: asyncio.Future[tuple[str, FirstRunReport]] = asyncio.get_running_loop().create_future()
+    platform = asyncio.create_task(
+        serve(data, port=0, started=lambda url, report: ready.set_result((url, report)))
+    )
+    try:
+        url, report = await asyncio.wait_for(asyncio.shield(ready), 90)
+        async with PlatformClient(url) as client:
+            yield Served(url, data, report, client)
+    finally:
+        platform.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await platform
+    assert read_record(data.platform_file) is None  # a stopped platform leaves no record
+
+
+async def running(served: Served, agent: str) -> None:
+    async def check() -> None:
+        assert await served.phase("Agent", agent) == "Running"
+
+    await eventually(check, timeout=60)
+
+
+async def test_the_sample_assistant_answers_on_the_offline_demo_with_a_real_tool(
+    served: Served,
+) -> None:
+    assert served.report.demo and served.report.configure_hint
+    assert read_record(served.data.platform_file) is not None
+    await running(served, "assistant")
+    services = await served.services()
+    runtimes = services["runtimes"]
+    assert isinstance(runtimes, dict) and set(runtimes) == {"assistant"}
+    chat = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "agentops_services.cli.main", "chat", "assistant",
+        "what is in the workspace?", "--url", str(runtimes["assistant"]),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(chat.communicate(), 60)
+    assert chat.returncode == 0, err.decode()
+    text = out.decode()
+    assert "offline demo model" in text
+    assert '→ ls {"path": "."}' in text and "← ls done" in text
+    async with httpx.AsyncClient(base_url=str(services["tempo"]), timeout=5) as tempo:
+        assert (await tempo.get("/ready")).status_code == 200
+    async with httpx.AsyncClient(base_url=str(services["memory"]), timeout=5) as memory:
+        assert (await memory.get("/healthz")).status_code == 200
+
+
+async def test_a_run_started_through_the_api_is_followed_by_two_watchers(
+    served: Served,
+) -> None:
+    async def final_phase(client: PlatformClient, name: asyncio.Future[str]) -> str:
+        synced = False
+        async for item in client.watch(("AgentRun",)):
+            if isinstance(item, Synced):
+                synced = True
+                continue
+            assert isinstance(item, WatchEvent)
+            phase = (item.object.get("status") or {}).get("phase")
+            ours = name.done() and item.object["metadata"]["name"] == name.result()
+            if synced and ours and phase in ("Succeeded", "Failed"):
+                return str(phase)
+        raise AssertionError("the watch ended")
+
+    named: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    async with PlatformClient(served.url) as other:
+        watchers = [
+            asyncio.create_task(final_phase(client, named)) for client in (served.client, other)
+        ]
+        run = await served.client.create_run("summarize", "summarize the workspace")
+        named.set_result(run["metadata"]["name"])
+        phases = await asyncio.wait_for(asyncio.gather(*watchers), 90)
+    assert phases == ["Succeeded", "Succeeded"]
+    finished = await served.client.get("AgentRun", run["metadata"]["name"])
+    assert "run for real just now" in finished["status"]["output"]  # the demo's last words
+    assert finished["status"]["toolCalls"] >= 1  # the demo lists the workspace
+
+
+async def test_an_invalid_file_is_reported_and_everything_else_keeps_running(
+    served: Served,
+) -> None:
+    await running(served, "assistant")
+    broken = served.data.resources / "broken.yaml"
+    broken.write_text(
+        "apiVersion: agents.agentops.io/v1alpha1\nkind: Agent\nmetadata:\n  name: broken\n"
+        "spec:\n  mode: sometimes\n"
+    )
+
+    async def reported() -> None:
+        problems = (await served.client.problems()).problems
+        assert any(
+            p.path.endswith("broken.yaml") and p.line == 6 and p.field == "spec.mode"
+            for p in problems
+        ), problems
+
+    await eventually(reported, timeout=10)
+    await running(served, "assistant")
+    assert await served.phase("Agent", "summarize") == "Ready"
