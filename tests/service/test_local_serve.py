@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -146,3 +148,35 @@ async def test_an_invalid_file_is_reported_and_everything_else_keeps_running(
     await eventually(reported, timeout=10)
     await running(served, "assistant")
     assert await served.phase("Agent", "summarize") == "Ready"
+
+
+async def test_a_killed_memory_service_is_restarted_where_the_runtimes_reach_it(
+    served: Served,
+) -> None:
+    """The platform's own services are supervised like the runtimes: killed, the memory
+    service comes back on the same port, so the runtimes' configured URL keeps working."""
+    memory = str((await served.services())["memory"])
+    pid = _pid_of("memory", served.data.memory_db)
+    os.kill(pid, signal.SIGKILL)
+
+    async def back() -> None:
+        assert _pid_of("memory", served.data.memory_db) != pid
+        async with httpx.AsyncClient(base_url=memory, timeout=2) as http:
+            assert (await http.get("/healthz")).status_code == 200
+
+    await eventually(back, timeout=30)
+    assert (await served.services())["memory"] == memory
+
+
+def _pid_of(service: str, db: Path) -> int:
+    """The process serving `service` on `db` (its command line names both)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if service.encode() in argv and str(db).encode() in argv:
+            return int(entry.name)
+    raise AssertionError(f"no {service} process for {db}")
