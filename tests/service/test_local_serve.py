@@ -93,7 +93,12 @@ async def test_the_sample_assistant_answers_on_the_offline_demo_with_a_real_tool
     assert "offline demo model" in text
     assert '→ ls {"path": "."}' in text and "← ls done" in text
     async with httpx.AsyncClient(base_url=str(services["tempo"]), timeout=5) as tempo:
-        assert (await tempo.get("/ready")).status_code == 200
+
+        async def traced() -> None:  # the runtime exports its spans to the trace store
+            found = await tempo.get("/api/search", params={"q": '{ name = "agent.prompt" }'})
+            assert found.status_code == 200 and found.json()["traces"], found.text
+
+        await eventually(traced, timeout=30)
     async with httpx.AsyncClient(base_url=str(services["memory"]), timeout=5) as memory:
         assert (await memory.get("/healthz")).status_code == 200
 
