@@ -24,7 +24,7 @@ import pytest
 
 from agentops_services.api.v1alpha1 import Agent, AgentRun, Provider
 from agentops_services.api.v1alpha1.agentrun import AgentRunStatus
-from agentops_services.local.agent_runs import AgentRuns
+from agentops_services.local.agent_runs import AgentRuns, RunExecutor
 from agentops_services.local.catalog import Catalog
 from agentops_services.local.daemon_runs import DaemonRuns
 from agentops_services.local.paths import DataDir
@@ -77,7 +77,7 @@ async def platform(tmp_path: Path, fake_llm: FakeProvider) -> AsyncIterator[Plat
     env["PYTHONPATH"] = os.getcwd()
     host = RuntimeHost(supervisor, data, RuntimeSetup(base_env=env, secrets_file=data.secrets_file))
     daemons = DaemonAgents(host, sink)
-    executors = {
+    executors: dict[str, RunExecutor] = {
         "task": TaskRuns(host),
         "daemon": DaemonRuns(daemons, poll_interval=0.1, busy_retry=0.1),
     }
