@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import importlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -22,10 +22,12 @@ from agentops_tui.config import ConsoleConfig
 from agentops_tui.palette import ConsoleCommands
 from agentops_tui.screens.connecting import ConnectingScreen
 from agentops_tui.widgets.command_line import CommandLine
+from agentops_tui.widgets.location_bar import LocationBar
 
 if TYPE_CHECKING:  # imported behind the first frame (see _load_views)
     import httpx
 
+    from agentops_services.local.errors import FileProblem
     from agentops_tui.screens.resource_list import ResourceListScreen
     from agentops_tui.services.chat.session import Alert, AlertKind, ChatSession, ChatSessions
     from agentops_tui.services.chat.transcript import Change
@@ -71,6 +73,9 @@ class AgentOpsApp(App[None]):
         """Agents whose chat finished or failed a turn nobody looked at."""
         self._followed: set[str] = set()
         """Agents whose chat state the Agent list follows."""
+        self.problems: list[FileProblem] = []
+        self.warning = ""
+        """What every screen's header keeps saying (see LocationBar.warning)."""
 
     async def on_mount(self) -> None:
         if self.config.theme:
@@ -94,6 +99,8 @@ class AgentOpsApp(App[None]):
             return
         self.chats = self._chats()
         self.switch_screen(self._view(HOME))
+        self.backend.listen_problems(self._problems_changed)
+        self._problems_changed(self.backend.problems())
         # Everything made so far lives as long as the console: the imported libraries, the
         # caches of the first listing. Frozen, the collector's full passes stop scanning it:
         # with 1,000 Agents listed a full pass took 150-250 ms, a visible stall whenever a
@@ -125,6 +132,34 @@ class AgentOpsApp(App[None]):
         self.notify(alert.text, title="Chat", severity=severity)
         self.bell()
         self._marks_changed(alert.agent)
+
+    def _problems_changed(self, problems: Sequence[FileProblem]) -> None:
+        """A resource file became invalid (or was fixed): each new problem is told once, and
+        the header says how many remain until they are fixed."""
+        from agentops_tui.services.folder_problems import (  # noqa: PLC0415
+            marker,
+            new_problems,
+            problem_line,
+        )
+
+        for problem in new_problems(self.problems, problems):
+            self.notify(problem_line(problem), title="Invalid resource file", severity="error",
+                        markup=False, timeout=15)  # fmt: skip
+        self.problems = list(problems)
+        self.warning = marker(len(problems))
+        for screen in self.screen_stack:
+            for bar in screen.query(LocationBar):
+                bar.warning = self.warning
+
+    def show_problems(self) -> None:
+        """`:problems`: every problem of the resource folder, one line each."""
+        from agentops_tui.services.folder_problems import problem_line  # noqa: PLC0415
+
+        if not self.problems:
+            self.notify("The resource folder has no problems")
+            return
+        lines = "\n".join(problem_line(p) for p in self.problems)
+        self.notify(lines, title="Resource folder", severity="warning", markup=False, timeout=30)
 
     def _chat_changed(self, agent: str, change: Change) -> None:
         if change.status:  # requests opened or closed, the turn started or ended
@@ -194,8 +229,14 @@ class AgentOpsApp(App[None]):
         """Show the view a `:` command names (`agent`: only that Agent's runs); False when no
         kind has that name. A view already in the history is returned to (the screens above it
         close), so going back and forth between views never grows the stack."""
+        from agentops_tui.backends.catalog import cluster_only, find  # noqa: PLC0415
         from agentops_tui.screens.resource_list import ResourceListScreen  # noqa: PLC0415
 
+        kind = find(name)
+        why = cluster_only(kind.kind) if kind is not None else None
+        if why is not None and self.backend.location.mode == "embedded":
+            self.notify(why, severity="warning", markup=False)
+            return True
         try:
             view = self._view(name, agent)
         except LookupError:
@@ -229,6 +270,9 @@ class AgentOpsApp(App[None]):
             return
         if verb in ("ctx", "context", "contexts"):
             await self.choose_context(argument.strip() or None)
+            return
+        if verb in ("problems", "problem"):
+            self.show_problems()
             return
         if verb in ("traces", "trace", "tr"):
             self.open_traces(argument.strip() or None)

@@ -27,6 +27,7 @@ class ConsoleCommands(Provider):
         entries: list[tuple[str, Callable[[], object], str]] = [
             (f"Open {kind.title}", partial(app.open_view, kind.kind.lower()), f":{kind.names[-1]}")
             for kind in KINDS_SHOWN
+            if kind.ours or app.backend.location.mode == "cluster"
         ]
         for kind in NAMED_KINDS:
             for obj in app.backend.items(kind):

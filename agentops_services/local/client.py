@@ -161,12 +161,15 @@ class PlatformClient:
             raise self._unreachable(exc) from None
 
     async def watch(
-        self, kinds: Sequence[str] = tuple(KINDS)
+        self, kinds: Sequence[str] = tuple(KINDS), known: dict[Key, Object] | None = None
     ) -> AsyncGenerator[WatchEvent | Synced, None]:
         """Every object of `kinds` (ADDED), `Synced`, then every change, for as long as the
         caller iterates: resumed after a drop, relisted after a resync (the difference
-        delivered as events, then `Synced` again)."""
-        known: dict[Key, Object] = {}
+        delivered as events, then `Synced` again).
+
+        `known` (empty when given) is kept as the objects delivered so far, each event applied
+        before it is yielded: a cache can read it instead of keeping a second copy."""
+        known = {} if known is None else known
         version: int | None = None
         delay = FIRST_BACKOFF
         while True:
@@ -174,8 +177,8 @@ class PlatformClient:
                 if version is None:
                     version, listed = await self._list_all(kinds)
                     for change in _difference(known, listed):
+                        _take(known, change)
                         yield change
-                    known = listed
                     yield Synced(version)
                 async for event in self.events(version):
                     delay = FIRST_BACKOFF

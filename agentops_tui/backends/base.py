@@ -7,7 +7,7 @@ refusal as `BackendError`, which screens turn into a notification.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import httpx
 
     from agentops_services.kube.podlogs import LogEvent
+    from agentops_services.local.errors import FileProblem
     from agentops_tui.backends.pods import LogTarget
     from agentops_tui.services.editing import EditSession
 
@@ -27,6 +28,8 @@ Mode = Literal["cluster", "embedded"]
 Role = Literal["runtime", "memory", "tempo"]
 StatesListener = Callable[[Mapping[str, str]], None]
 """Called with service label -> how it is reached, whenever one changes."""
+ProblemsListener = Callable[[Sequence["FileProblem"]], None]
+"""Called with every problem of the resource folder, whenever they change."""
 
 
 class BackendError(Exception):
@@ -85,6 +88,13 @@ class Backend(Protocol):
 
     def listen(self, listener: Listener) -> Callable[[], None]:
         """Follow changes; returns the function that stops following."""
+
+    def problems(self) -> list[FileProblem]:
+        """The resource folder's problems (embedded). A cluster has none: its API server
+        refuses an invalid object outright."""
+
+    def listen_problems(self, listener: ProblemsListener) -> Callable[[], None]:
+        """Follow the problems; returns the function that stops following."""
 
     async def delete(self, kind: str, name: str) -> None: ...
 

@@ -125,3 +125,15 @@ def find(name: str) -> ResourceKind | None:
 
 def by_kind(kind: str) -> ResourceKind:
     return next(k for k in KINDS_SHOWN if k.kind == kind)
+
+
+def cluster_only(kind: str) -> str | None:
+    """Why the view of `kind` means nothing on the embedded platform, which has only our
+    kinds (None: it does). The console neither offers such a view there nor lists it empty
+    as if nothing ran: `:pods` says this instead."""
+    if by_kind(kind).ours:
+        return None
+    return (
+        f"{kind}s are a cluster's: on this machine agents run as local processes "
+        "(l on an Agent or AgentRun says where its log is)"
+    )

@@ -14,11 +14,13 @@ from agentops_services.kube.informer import Informer
 from agentops_services.kube.podlogs import LogEvent, PodLogStream
 from agentops_services.kube.resources import AGENT_RUN, POD, SELF_SUBJECT_ACCESS_REVIEW
 from agentops_services.kube.rest import Kube, KubeError
+from agentops_services.local.errors import FileProblem
 from agentops_tui.backends.base import (
     BackendError,
     Listener,
     Location,
     Object,
+    ProblemsListener,
     ServiceRef,
     StatesListener,
 )
@@ -142,6 +144,12 @@ class ClusterBackend:
     def listen(self, listener: Listener) -> Callable[[], None]:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
+
+    def problems(self) -> list[FileProblem]:
+        return []  # the API server refuses what does not validate: nothing is left lying
+
+    def listen_problems(self, listener: ProblemsListener) -> Callable[[], None]:
+        return lambda: None
 
     async def service(self, ref: ServiceRef) -> httpx.AsyncClient:
         return await self._services.client(ref)

@@ -15,11 +15,17 @@ class LocationBar(Static):
     """
 
     crumbs: reactive[tuple[str, ...]] = reactive(())
+    warning: reactive[str] = reactive("")
+    """What needs fixing whatever the screen (the resource folder's problems), kept in view
+    until it is fixed; the app sets it on every bar."""
 
     def __init__(self, location: Location, crumbs: tuple[str, ...] = ()) -> None:
         super().__init__()
         self.location = location
         self.set_reactive(LocationBar.crumbs, crumbs)
+
+    def on_mount(self) -> None:
+        self.warning = str(getattr(self.app, "warning", ""))
 
     def render(self) -> Text:
         where = self.location
@@ -31,4 +37,6 @@ class LocationBar(Static):
         )
         if self.crumbs:
             text.append("  ›  " + " › ".join(self.crumbs), style="bold")
+        if self.warning:
+            text.append(f"  {self.warning}", style="bold yellow")
         return text

@@ -6,71 +6,21 @@ followed by two watchers; an invalid resource file reported while everything els
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import pytest
 
 from agentops_services.local.client import PlatformClient, Synced
-from agentops_services.local.first_run import FirstRunReport
 from agentops_services.local.objects import WatchEvent
-from agentops_services.local.paths import DataDir
-from agentops_services.local.platform import serve
 from agentops_services.local.platform_record import read_record
 from tests.conftest import eventually
+from tests.service.served_platform import Served, running, served
 
-PROVIDER_VARIABLES = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY", "OPENAI_BASE_URL")
-
-
-@dataclass
-class Served:
-    url: str
-    data: DataDir
-    report: FirstRunReport
-    client: PlatformClient
-
-    async def phase(self, kind: str, name: str) -> str | None:
-        found = await self.client.get(kind, name)
-        return (found.get("status") or {}).get("phase")
-
-    async def services(self) -> dict[str, object]:
-        async with httpx.AsyncClient(base_url=self.url, timeout=5) as http:
-            answer: dict[str, object] = (await http.get("/api/v1/services")).json()
-            return answer
-
-
-@pytest.fixture
-async def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Served]:
-    for variable in PROVIDER_VARIABLES:
-        monkeypatch.delenv(variable, raising=False)
-    data = DataDir.locate(tmp_path / "data")
-    ready: asyncio.Future[tuple[str, FirstRunReport]] = asyncio.get_running_loop().create_future()
-    platform = asyncio.create_task(
-        serve(data, port=0, started=lambda url, report: ready.set_result((url, report)))
-    )
-    try:
-        url, report = await asyncio.wait_for(asyncio.shield(ready), 90)
-        async with PlatformClient(url) as client:
-            yield Served(url, data, report, client)
-    finally:
-        platform.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await platform
-    assert read_record(data.platform_file) is None  # a stopped platform leaves no record
-
-
-async def running(served: Served, agent: str) -> None:
-    async def check() -> None:
-        assert await served.phase("Agent", agent) == "Running"
-
-    await eventually(check, timeout=60)
+__all__ = ["served"]  # the fixture the tests take
 
 
 async def test_the_sample_assistant_answers_on_the_offline_demo_with_a_real_tool(

@@ -1,0 +1,231 @@
+"""The console on the embedded platform, in Pilot: a real platform started in-process on the
+offline demo model (runtime processes, memory service, trace store, platform API on
+loopback), reached through the LocalBackend exactly as `agentops console --embedded` reaches
+it. The sample agents list with their status, the assistant chats with a real tool and its
+turn's trace opens from the embedded trace store, a task run reaches Succeeded, the editor
+refuses an invalid value and writes a valid one into the resource file, and a broken file is
+told with its file and line."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import DataTable
+
+from agentops_services.local.client import PlatformClient
+from agentops_services.local.paths import DataDir
+from agentops_tui.app import AgentOpsApp
+from agentops_tui.backends.local import LocalBackend
+from agentops_tui.screens.editor import DiffScreen, EditorScreen
+from agentops_tui.screens.resource_list import ResourceListScreen
+from agentops_tui.screens.run_prompt import RunPromptScreen
+from agentops_tui.screens.trace_picker import TracePicker
+from agentops_tui.screens.traces import TraceScreen
+from agentops_tui.widgets.chat.tool_card import ToolCard
+from agentops_tui.widgets.location_bar import LocationBar
+from tests.conftest import eventually
+from tests.service.served_platform import Served, offline, running, served_platform
+from tests.tui.test_chat_screen import chat_open
+
+SIZE = (120, 40)
+TURN = 60.0
+"""Seconds for a turn or a run of the demo model, processes started included."""
+
+
+@contextlib.asynccontextmanager
+async def embedded_console(served: Served) -> AsyncIterator[AgentOpsApp]:
+    """The console on the served platform, through its own platform API client."""
+
+    async def connect(_context: str | None = None) -> LocalBackend:
+        return LocalBackend(PlatformClient(served.url), served.data, owns_client=True)
+
+    yield AgentOpsApp(connect, where="the embedded platform")
+
+
+@pytest.fixture
+async def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Served]:
+    offline(monkeypatch)
+    async with served_platform(DataDir.locate(tmp_path / "data")) as platform:
+        yield platform
+
+
+def table_rows(app: AgentOpsApp) -> dict[str, str]:
+    """Name -> the row's cells joined, of the list on screen."""
+    screen = app.screen
+    assert isinstance(screen, ResourceListScreen)
+    table = screen.query_one(DataTable)
+    return {
+        str(key.value): " ".join(str(cell) for cell in table.get_row(key)) for key in table.rows
+    }
+
+
+async def agents_listed(app: AgentOpsApp) -> dict[str, str]:
+    async def shown() -> dict[str, str]:
+        rows = table_rows(app)
+        assert set(rows) == {"assistant", "summarize"}, rows
+        return rows
+
+    return await eventually(shown, timeout=20)
+
+
+def told(app: AgentOpsApp, *words: str) -> None:
+    messages = [n.message for n in app._notifications]
+    assert any(all(w in m for w in words) for m in messages), messages
+
+
+async def test_the_sample_agents_list_with_their_status(served: Served) -> None:
+    await running(served, "assistant")
+    async with embedded_console(served) as app, app.run_test(size=SIZE) as pilot:
+        await agents_listed(app)
+
+        async def statuses() -> None:
+            rows = table_rows(app)
+            assert "Running" in rows["assistant"] and "Ready" in rows["summarize"], rows
+
+        await eventually(statuses, timeout=20)
+        bar = app.screen.query_one(LocationBar)
+        assert bar.location.mode == "embedded" and bar.location.namespace == "local"
+        await pilot.press("colon", *"pods", "enter")
+        await eventually(lambda: _async(told, app, "Pods are a cluster's"))
+        assert isinstance(app.screen, ResourceListScreen) and app.screen.kind.kind == "Agent"
+
+
+async def test_chat_with_the_assistant_runs_a_tool_and_its_trace_opens(served: Served) -> None:
+    await running(served, "assistant")
+    async with (
+        embedded_console(served) as app,
+        app.run_test(size=SIZE, notifications=True) as pilot,
+    ):
+        await agents_listed(app)
+        await pilot.press("t")  # assistant, the first row
+        chat = await chat_open(app)
+        await pilot.press(*"what is in the workspace?", "enter")
+
+        async def answered() -> None:
+            transcript = chat.session.transcript
+            assert transcript.state == "idle" and transcript.trace_id, transcript.state
+            cards = [(c.tool.tool_name, c.tool.status) for c in chat.query(ToolCard)]
+            assert ("ls", "completed") in cards, cards
+
+        await eventually(answered, timeout=TURN)
+        trace_id = chat.session.transcript.trace_id
+        await _open_trace(app, pilot, str(trace_id))
+
+
+async def _open_trace(app: AgentOpsApp, pilot: Pilot[Any], trace_id: str) -> None:
+    """ctrl+t (the one turn's trace opens at once; a picker would offer it first), until the
+    trace store has the turn's spans and the waterfall draws them."""
+    await pilot.press("ctrl+t")
+
+    async def drawn() -> TraceScreen:
+        screen = app.screen
+        if isinstance(screen, TracePicker):
+            await pilot.press("enter")
+            raise AssertionError("picked")
+        assert isinstance(screen, TraceScreen) and screen.trace_id == trace_id, screen
+        if screen.waterfall is None:  # asked before the spans arrived: ask again
+            await pilot.press("escape", "ctrl+t")
+            raise AssertionError("not drawn yet")
+        return screen
+
+    await eventually(drawn, timeout=30, interval=1.0)
+
+
+async def test_r_starts_a_run_of_summarize_that_succeeds(served: Served) -> None:
+    async with (
+        embedded_console(served) as app,
+        app.run_test(size=SIZE, notifications=True) as pilot,
+    ):
+        await agents_listed(app)
+        await pilot.press("j", "r")  # summarize
+        await eventually(lambda: _async(_is, app, RunPromptScreen))
+        await pilot.press(*"summarize the workspace", "enter")
+        await eventually(lambda: _async(_is, app, ResourceListScreen))
+        await pilot.press("colon", *"ar", "enter")
+
+        async def succeeded() -> None:
+            screen = app.screen
+            assert isinstance(screen, ResourceListScreen) and screen.kind.kind == "AgentRun"
+            rows = table_rows(app)
+            assert len(rows) == 1 and "Succeeded" in next(iter(rows.values())), rows
+
+        await eventually(succeeded, timeout=TURN)
+
+
+async def test_the_editor_refuses_an_invalid_value_and_saves_a_valid_one_in_the_file(
+    served: Served,
+) -> None:
+    sample = served.data.resources / "agent-assistant.yaml"
+    before = sample.read_text()
+    assert "maxSteps: 30" in before
+    async with (
+        embedded_console(served) as app,
+        app.run_test(size=SIZE, notifications=True) as pilot,
+    ):
+        await agents_listed(app)
+        await pilot.press("e")  # assistant
+        editor = await eventually(lambda: _async(_is, app, EditorScreen))
+        assert isinstance(editor, EditorScreen)
+        text = editor.editor.text
+        assert "name: assistant" in text and "namespace: local" in text
+        editor.editor.load_text(text.replace("maxSteps: 30", "maxSteps: 100000"))
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, EditorScreen), "invalid: not sent, the editor stays"
+        assert editor.editor.text.startswith("#!") and "maxSteps" in editor.editor.text
+        assert sample.read_text() == before
+        editor.editor.load_text(editor.editor.text.replace("maxSteps: 100000", "maxSteps: 42"))
+        await pilot.press("ctrl+s")
+        await eventually(lambda: _async(_is, app, DiffScreen))
+        await pilot.press("y")
+
+        async def saved() -> None:
+            assert "maxSteps: 42" in sample.read_text()
+            assert isinstance(app.screen, ResourceListScreen)
+            live = await served.client.get("Agent", "assistant")
+            assert live["spec"]["maxSteps"] == 42
+
+        await eventually(saved)
+    assert "read" in sample.read_text(), "the rest of the file is kept"
+
+
+async def test_an_invalid_file_is_told_with_file_and_line_and_marked_until_fixed(
+    served: Served,
+) -> None:
+    async with (
+        embedded_console(served) as app,
+        app.run_test(size=SIZE, notifications=True) as pilot,
+    ):
+        await agents_listed(app)
+        broken = served.data.resources / "broken.yaml"
+        broken.write_text(
+            "apiVersion: agents.agentops.io/v1alpha1\nkind: Agent\nmetadata:\n  name: broken\n"
+            "spec:\n  mode: sometimes\n"
+        )
+        await eventually(lambda: _async(told, app, "broken.yaml:6", "spec.mode"), timeout=15)
+        bar = app.screen.query_one(LocationBar)
+        assert "resource problem" in bar.warning and ":problems" in bar.warning
+        await pilot.press("colon", *"problems", "enter")
+        await pilot.pause()
+        broken.unlink()
+
+        async def cleared() -> None:
+            assert app.screen.query_one(LocationBar).warning == ""
+
+        await eventually(cleared, timeout=15)
+        assert set(table_rows(app)) == {"assistant", "summarize"}
+
+
+async def _async(check: Any, *args: Any) -> Any:
+    """A plain check as the awaitable `eventually` retries."""
+    return check(*args)
+
+
+def _is(app: AgentOpsApp, screen_type: type) -> Any:
+    assert isinstance(app.screen, screen_type), app.screen
+    return app.screen
