@@ -1,7 +1,9 @@
 """`agentops` without a subcommand (or `agentops console`): the terminal console.
 
-With a reachable cluster it runs in cluster mode; `--embedded` (or no cluster) is the embedded
-platform, which comes with the embedded-mode work; until then the console says so and exits 2.
+With a kubeconfig and a current context it runs in cluster mode (an unreachable cluster is an
+error, not a reason to switch). `--embedded`, or no kubeconfig / no current context, is the
+embedded platform: the one running on the data dir, else `agentops serve` started for as long
+as the console runs (see local/launcher.py).
 """
 
 from __future__ import annotations
@@ -29,7 +31,20 @@ def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_cluster_arguments(parser)
-    parser.add_argument("--embedded", action="store_true", help="run the platform locally")
+    parser.add_argument(
+        "--embedded",
+        action="store_true",
+        help="use the embedded platform on this machine (the default without a kubeconfig)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="embedded: the platform's data dir (AGENTOPS_DATA_DIR; default "
+        "$XDG_DATA_HOME/agentops)",
+    )
+    parser.add_argument(
+        "--resources", type=Path, help="embedded: the resource folder (default: data dir/resources)"
+    )
     parser.add_argument("--readonly", action="store_true", help="hide every action that writes")
 
 
@@ -111,11 +126,8 @@ def run(args: argparse.Namespace) -> int:
     from agentops_tui.app import AgentOpsApp  # noqa: PLC0415
     from agentops_tui.config import default_config  # noqa: PLC0415
 
-    if args.embedded:
-        print(
-            "agentops: the embedded platform is not available yet; use a cluster", file=sys.stderr
-        )
-        return 2
+    if args.embedded or not has_cluster(args):
+        return _run_embedded(args)
     try:
         context, namespace = asyncio.run(_reachable(args))
     except Exception as exc:
@@ -132,4 +144,73 @@ def run(args: argparse.Namespace) -> int:
     if problem:
         app.call_later(app.notify, problem, severity="warning")
     app.run()
+    return 0
+
+
+def has_cluster(args: argparse.Namespace) -> bool:
+    """Whether a cluster is configured: a kubeconfig (or context) given, or a kubeconfig with
+    a current context. Without one the console is the embedded platform's."""
+    if args.kubeconfig or args.context:
+        return True
+    from kubernetes_asyncio.config import ConfigException  # noqa: PLC0415
+
+    try:
+        current_context(None, None)
+    except (ConfigException, OSError, KeyError, TypeError):
+        return False
+    return True
+
+
+def _embedded_connector(url: str, data: Any) -> Any:
+    async def connect(other: str | None) -> Any:
+        from agentops_services.local.client import PlatformClient  # noqa: PLC0415
+        from agentops_tui.backends.base import BackendError  # noqa: PLC0415
+        from agentops_tui.backends.local import LocalBackend  # noqa: PLC0415
+
+        if other is not None:
+            raise BackendError("the embedded platform has no contexts")
+        return LocalBackend(PlatformClient(url), data, owns_client=True)
+
+    return connect
+
+
+def _run_embedded(args: argparse.Namespace) -> int:
+    """The console on the embedded platform of the data dir; a platform it had to start is
+    stopped when it exits."""
+    from agentops_services.local.launcher import (  # noqa: PLC0415
+        LaunchError,
+        attach_or_start,
+        first_run_summary,
+    )
+    from agentops_services.local.paths import DataDir  # noqa: PLC0415
+    from agentops_tui.app import AgentOpsApp  # noqa: PLC0415
+    from agentops_tui.config import default_config  # noqa: PLC0415
+
+    data = DataDir.locate(args.data_dir, args.resources)
+    print(f"agentops: connecting to the embedded platform ({data.root}) ...", file=sys.stderr)
+    try:
+        attached = asyncio.run(attach_or_start(data))
+    except LaunchError as exc:
+        print(f"agentops: {exc}", file=sys.stderr)
+        return 2
+    try:
+        summary, demo = asyncio.run(first_run_summary(attached.url))
+        _log_to_file()
+        config, problem = default_config()
+        app = AgentOpsApp(
+            _embedded_connector(attached.url, data),
+            config,
+            readonly=args.readonly,
+            where="the embedded platform",
+        )
+        if problem:
+            app.call_later(app.notify, problem, severity="warning")
+        if summary and (demo or attached.started):
+            severity = "warning" if demo else "information"
+            app.call_later(
+                app.notify, summary, title="First run", severity=severity, timeout=30, markup=False
+            )
+        app.run()
+    finally:
+        attached.stop()
     return 0

@@ -222,9 +222,12 @@ async def start_services(supervisor: ProcessSupervisor, data: DataDir) -> Servic
     return Services(memory=memory, tempo=tempo)
 
 
-def services_route(services: Services, daemons: DaemonAgents) -> Route:
+def services_route(services: Services, daemons: DaemonAgents, report: FirstRunReport) -> Route:
     """`GET /api/v1/services`: where a console reaches the memory service, the trace store
-    and each daemon agent's runtime (while it serves)."""
+    and each daemon agent's runtime (while it serves), and what this start's first run did
+    (`firstRun`: its summary, and whether the agents run on the offline demo), so a console
+    attaching later can say it too."""
+    first_run = {"summary": report.summary(), "demo": report.demo}
 
     async def answer(_: Request) -> JSONResponse:
         runtimes = {
@@ -233,7 +236,12 @@ def services_route(services: Services, daemons: DaemonAgents) -> Route:
             if (url := daemons.url(name)) is not None
         }
         return JSONResponse(
-            {"memory": services.memory, "tempo": services.tempo, "runtimes": runtimes}
+            {
+                "memory": services.memory,
+                "tempo": services.tempo,
+                "runtimes": runtimes,
+                "firstRun": first_run,
+            }
         )
 
     return Route("/api/v1/services", answer, methods=["GET"])
@@ -274,7 +282,7 @@ async def serve(
             store, daemons, runs, schedules, lambda: Secrets.load(data.secrets_file), secrets
         )
         app = create_app(store, folder)
-        app.router.routes.insert(0, services_route(services, daemons))  # before /{kind}
+        app.router.routes.insert(0, services_route(services, daemons, report))  # before /{kind}
         server = await stack.enter_async_context(serve_in_background(app, host, port))
         write_record(data.platform_file, PlatformRecord.now(server.url))
         stack.callback(remove_record, data.platform_file, os.getpid())
