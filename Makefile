@@ -15,9 +15,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-# Until the embedded platform lands, `make run` shows what works without a cluster (validating
-# the samples); `make run ARGS=` opens the console on the kubeconfig's cluster.
-ARGS ?= validate $(wildcard samples/*.yaml)
+# `make run` opens the console on the embedded platform (agents, memory and traces on this
+# machine; started for the console unless `agentops serve` already runs). `make run ARGS=` opens
+# the console on the kubeconfig's cluster; any other ARGS is an agentops command line.
+ARGS ?= console --embedded
 
 ## run: set up, then start AgentOps
 run: $(STAMP)

@@ -1,8 +1,10 @@
 """`agentops chat AGENT PROMPT`: one turn with a daemon agent, streamed to stdout.
 
-The runtime is reached at `--url`, else the way the console reaches it (a configured URL, a
-port-forward to its pod, or the API server's service proxy: agentops_tui's ServiceAccess), with
-no informers started: one command, one agent. The printing and the answers to the agent's
+The runtime is reached at `--url`, else the way the console reaches it: with no cluster
+configured, on the embedded platform running on this machine (its data dir's platform.json);
+else through the cluster (a configured URL, a port-forward to its pod, or the API server's
+service proxy: agentops_tui's ServiceAccess), with no informers started: one command, one
+agent. The printing and the answers to the agent's
 questions are agentops_tui.services.chat.headless's. Exit status: 0 the turn finished, 1 it
 failed, 2 a usage or connection error, each said in one line on stderr.
 """
@@ -64,6 +66,12 @@ async def _runtime(args: argparse.Namespace) -> AsyncIterator[httpx.AsyncClient]
         async with httpx.AsyncClient(base_url=args.url, timeout=REQUEST_TIMEOUT) as http:
             yield http
         return
+    from agentops_services.cli.console import has_cluster  # noqa: PLC0415
+
+    if not has_cluster(args):
+        async with _embedded_runtime(args.agent) as http:
+            yield http
+        return
     from agentops_services.kube.client import api_client  # noqa: PLC0415
     from agentops_services.kube.resources import AGENT  # noqa: PLC0415
     from agentops_services.kube.rest import Kube  # noqa: PLC0415
@@ -88,6 +96,45 @@ async def _runtime(args: argparse.Namespace) -> AsyncIterator[httpx.AsyncClient]
             yield await access.client(ServiceRef.runtime(args.agent))
         finally:
             await access.close()
+
+
+@contextlib.asynccontextmanager
+async def _embedded_runtime(agent: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The agent's runtime on the embedded platform running on this machine's data dir (as
+    the console reaches it); a clear error when none runs or the agent has no runtime."""
+    from agentops_services.local.client import PlatformClient  # noqa: PLC0415
+    from agentops_services.local.errors import NotFoundError, PlatformError  # noqa: PLC0415
+    from agentops_services.local.paths import DataDir  # noqa: PLC0415
+    from agentops_services.local.platform_record import running_platform  # noqa: PLC0415
+    from agentops_tui.backends.base import BackendError, ServiceRef  # noqa: PLC0415
+    from agentops_tui.backends.local_services import LoopbackServices  # noqa: PLC0415
+    from agentops_tui.services.chat.client import ChatError  # noqa: PLC0415
+
+    data = DataDir.locate()
+    running = await running_platform(data.platform_file)
+    if running is None:
+        raise ChatError(
+            f"no cluster is configured and no embedded platform runs on {data.root}: start one "
+            "with `agentops serve` (or give --url)"
+        )
+    async with PlatformClient(running.url) as platform:
+        try:
+            found = await platform.get("Agent", agent)
+        except NotFoundError:
+            raise ChatError(f"no Agent {agent} on the embedded platform") from None
+        except PlatformError as exc:
+            raise ChatError(exc.message) from None
+    if (found.get("spec") or {}).get("mode") == "task":
+        raise ChatError(
+            f"Agent {agent} is a task agent: it runs as AgentRuns and has no runtime to chat with"
+        )
+    services = LoopbackServices(running.url)
+    try:
+        yield await services.client(ServiceRef.runtime(agent))
+    except BackendError as exc:
+        raise ChatError(str(exc)) from None
+    finally:
+        await services.close()
 
 
 async def _chat(args: argparse.Namespace) -> int:

@@ -8,7 +8,11 @@ told with its file and line."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -229,3 +233,41 @@ async def _async(check: Any, *args: Any) -> Any:
 def _is(app: AgentOpsApp, screen_type: type) -> Any:
     assert isinstance(app.screen, screen_type), app.screen
     return app.screen
+
+
+async def test_agentops_chat_without_url_reaches_the_embedded_platform(
+    served: Served, tmp_path: Path
+) -> None:
+    """No cluster configured (a KUBECONFIG that does not exist): `agentops chat` finds the
+    platform of AGENTOPS_DATA_DIR and talks to the agent's runtime there."""
+    await running(served, "assistant")
+    env = os.environ | {
+        "AGENTOPS_DATA_DIR": str(served.data.root),
+        "KUBECONFIG": str(tmp_path / "no-kubeconfig"),
+    }
+    chat = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "agentops_services.cli.main", "chat", "assistant",
+        "what is in the workspace?", env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(chat.communicate(), TURN)
+    assert chat.returncode == 0, err.decode()
+    assert '→ ls {"path": "."}' in out.decode() and "← ls done" in out.decode()
+    task = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "agentops_services.cli.main", "chat", "summarize", "hello",
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await asyncio.wait_for(task.communicate(), TURN)
+    assert task.returncode == 2 and "task agent" in err.decode() and "Traceback" not in err.decode()
+
+
+async def test_agentops_chat_without_a_platform_says_how_to_start_one(tmp_path: Path) -> None:
+    env = os.environ | {
+        "AGENTOPS_DATA_DIR": str(tmp_path / "data"),
+        "KUBECONFIG": str(tmp_path / "no-kubeconfig"),
+    }
+    chat = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "agentops_services.cli.main", "chat", "assistant", "hi",
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await asyncio.wait_for(chat.communicate(), 30)
+    assert chat.returncode == 2 and "agentops serve" in err.decode(), err.decode()
