@@ -9,6 +9,9 @@ HTTP; a platform that does not answer is `UnreachableError`.
 changes; after a dropped connection it resumes from the last resourceVersion it delivered
 (nothing lost, nothing repeated), and when told to resync it lists again and delivers the
 difference. A `Synced` marker follows every (re)listing, so a cache knows when it is whole.
+
+`follow_log()` does the same for a runtime's log (`GET /api/v1/logs/...`, see `log_stream`):
+after a drop it asks again from the last line it delivered, in the file that line was in.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import httpx
 from httpx_sse import aconnect_sse
 
 from agentops_services.api.v1alpha1 import KINDS
+from agentops_services.kube.podlogs import LogEvent, LogLine, LogStatus
 from agentops_services.local.errors import (
     ConflictError,
     FileProblem,
@@ -192,6 +196,46 @@ class PlatformClient:
                 continue
             except UnreachableError:
                 pass
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, MAX_BACKOFF)
+
+    async def follow_log(self, kind: str, name: str) -> AsyncGenerator[LogEvent, None]:
+        """The log of the runtime of an Agent or AgentRun, as `PodLogStream.follow` gives a
+        pod's: a LogStatus whenever the stream's phase changes, a LogLine for every line not
+        delivered before; returns after the `ended` status (the platform said the log cannot
+        grow any more, or does not know the object)."""
+        path = f"/api/v1/logs/{plural_of(kind)}/{name}"
+        timeout = httpx.Timeout(self._timeout, read=self.watch_read_timeout)
+        resume: dict[str, str | int] = {}
+        delay = FIRST_BACKOFF
+        yield LogStatus("connecting")
+        while True:
+            try:
+                async with aconnect_sse(
+                    self._http, "GET", path, params=resume, timeout=timeout
+                ) as source:
+                    if not source.response.is_success:
+                        await source.response.aread()
+                        _raise_refusal(source.response)
+                    yield LogStatus("streaming")
+                    async for sse in source.aiter_sse():
+                        data = json.loads(sse.data) if sse.event in ("line", "end") else {}
+                        if sse.event == "end":
+                            yield LogStatus("ended", str(data.get("reason") or "ended"))
+                            return
+                        if sse.event == "line":
+                            resume = {"since_line": data["line"], "file": data["file"]}
+                            delay = FIRST_BACKOFF
+                            yield LogLine(str(data["text"]))
+                reason = "the log stream ended"
+            except NotFoundError as exc:
+                yield LogStatus("ended", exc.message)
+                return
+            except PlatformError as exc:
+                reason = exc.message
+            except httpx.TransportError as exc:
+                reason = f"the log stream broke ({type(exc).__name__})"
+            yield LogStatus("reconnecting", reason)
             await asyncio.sleep(delay)
             delay = min(delay * 2, MAX_BACKOFF)
 

@@ -35,6 +35,7 @@ from agentops_services.local.catalog import Catalog
 from agentops_services.local.daemon_runs import DaemonRuns
 from agentops_services.local.first_run import FirstRunReport, first_run
 from agentops_services.local.folder import ResourceFolder
+from agentops_services.local.log_stream import LogStreams
 from agentops_services.local.objects import ObjectStore, WatchEvent
 from agentops_services.local.paths import DataDir
 from agentops_services.local.platform_record import PlatformRecord, remove_record, write_record
@@ -282,8 +283,11 @@ async def serve(
             store, daemons, runs, schedules, lambda: Secrets.load(data.secrets_file), secrets
         )
         app = create_app(store, folder)
+        logs = LogStreams(store, data)
         app.router.routes.insert(0, services_route(services, daemons, report))  # before /{kind}
+        app.router.routes.insert(0, logs.route())
         server = await stack.enter_async_context(serve_in_background(app, host, port))
+        stack.callback(logs.close)  # before the server's shutdown, which waits for streams
         write_record(data.platform_file, PlatformRecord.now(server.url))
         stack.callback(remove_record, data.platform_file, os.getpid())
         if started is not None:

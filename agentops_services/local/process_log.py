@@ -18,6 +18,11 @@ TAIL_LINES = 20
 TAIL_LINE_CHARS = 500
 
 
+def previous_of(path: Path) -> Path:
+    """Where the file at `path` goes when it is rotated."""
+    return path.with_name(path.name + ".1")
+
+
 class ProcessLog:
     """Appends output to `path`; at `limit` bytes the file becomes `path.1` (replacing an older
     one) and a new file starts. The last `TAIL_LINES` lines are kept in memory."""
@@ -33,7 +38,7 @@ class ProcessLog:
     @property
     def previous(self) -> Path:
         """The rotated file."""
-        return self.path.with_name(self.path.name + ".1")
+        return previous_of(self.path)
 
     def _open(self) -> BinaryIO:
         if self._out is None:

@@ -17,14 +17,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 
 import httpx
 
 from agentops_services.kube.podlogs import LogEvent
 from agentops_services.local.client import PlatformClient, Synced
 from agentops_services.local.errors import FileProblem, PlatformError
-from agentops_services.local.kinds import NAMESPACE, Key
+from agentops_services.local.kinds import NAMESPACE, Key, kind_of, plural_of
 from agentops_services.local.objects import WatchEvent
 from agentops_services.local.paths import DataDir
 from agentops_tui.backends.base import (
@@ -47,11 +46,13 @@ START_TIMEOUT = 30.0
 PROBLEMS_INTERVAL = 1.0
 """Seconds between two looks at the resource folder's problems."""
 LOCATION = Location("embedded", "local", NAMESPACE)
+LOG_CONTAINER = "runtime"
+"""What the log view names the one stream of a runtime (a pod has containers)."""
 
 
 class LocalBackend:
     """The console's Backend on an embedded platform at `client.base_url`; `data` is the
-    platform's data dir (to say where the logs are)."""
+    platform's data dir."""
 
     def __init__(self, client: PlatformClient, data: DataDir, *, owns_client: bool = False) -> None:
         self.client = client
@@ -164,12 +165,15 @@ class LocalBackend:
         return self._services.listen(listener)
 
     async def log_target(self, kind: str, name: str) -> LogTarget:
-        """Not streamed yet: the log is a file on this machine, and `l` says which."""
-        raise BackendError(f"the log is the file {self._log_file(kind, name)}")
+        """The runtime whose log `l` follows, named as its platform API path (`agents/NAME`,
+        `agentruns/NAME`) where a cluster names a pod; its one stream is `runtime`."""
+        source_kind, source = self._log_source(kind, name)
+        return LogTarget(NAMESPACE, f"{plural_of(source_kind)}/{source}", (LOG_CONTAINER,))
 
-    def _log_file(self, kind: str, name: str) -> Path:
-        """A daemon Agent's runtime log; a task run's own log (a daemon's runs run in its
-        runtime, so theirs is the Agent's); a task Agent's newest run's."""
+    def _log_source(self, kind: str, name: str) -> tuple[str, str]:
+        """(kind, name) of the runtime that logs for the object: a daemon Agent's own; a task
+        run's own (a daemon's runs run in its runtime, so theirs is the Agent's); a task
+        Agent's newest run's."""
         agents = {a["metadata"]["name"]: a for a in self.items("Agent")}
         runs = [r for r in self.items("AgentRun") if kind == "AgentRun" or _agent_of(r) == name]
         if kind == "AgentRun":
@@ -178,22 +182,28 @@ class LocalBackend:
                 raise BackendError(f"AgentRun {name} is gone")
             agent = agents.get(_agent_of(run))
             if agent is not None and _mode(agent) == "daemon":
-                return self.data.agent(_agent_of(run)).log
-            return self.data.run(name).log
+                return "Agent", _agent_of(run)
+            return "AgentRun", name
         if kind != "Agent":
             raise BackendError(f"{kind}s have no logs: l works on Agents and AgentRuns")
         agent = agents.get(name)
         if agent is None:
             raise BackendError(f"Agent {name} is gone")
         if _mode(agent) == "daemon":
-            return self.data.agent(name).log
+            return "Agent", name
         newest = max(runs, key=lambda r: r["metadata"].get("creationTimestamp") or "", default=None)
         if newest is None:
             raise BackendError(f"Agent {name} runs as a task and has no runs yet")
-        return self.data.run(newest["metadata"]["name"]).log
+        return "AgentRun", newest["metadata"]["name"]
 
     def pod_logs(self, target: LogTarget, container: str) -> AsyncIterator[LogEvent]:
-        raise BackendError("the embedded platform has no pods")
+        """The runtime's log file, followed through the platform API (resumed after a drop
+        from the last line delivered)."""
+        plural, _, name = target.pod.partition("/")
+        kind = kind_of(plural)
+        if kind is None:
+            raise BackendError(f"{target.pod} is not a runtime of the platform")
+        return self.client.follow_log(kind, name)
 
 
 def _agent_of(run: Object) -> str:

@@ -2,9 +2,9 @@
 offline demo model (runtime processes, memory service, trace store, platform API on
 loopback), reached through the LocalBackend exactly as `agentops console --embedded` reaches
 it. The sample agents list with their status, the assistant chats with a real tool and its
-turn's trace opens from the embedded trace store, a task run reaches Succeeded, the editor
-refuses an invalid value and writes a valid one into the resource file, and a broken file is
-told with its file and line."""
+turn's trace opens from the embedded trace store, `l` follows its runtime's log, a task run
+reaches Succeeded, the editor refuses an invalid value and writes a valid one into the
+resource file, and a broken file is told with its file and line."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from agentops_services.local.paths import DataDir
 from agentops_tui.app import AgentOpsApp
 from agentops_tui.backends.local import LocalBackend
 from agentops_tui.screens.editor import DiffScreen, EditorScreen
+from agentops_tui.screens.logs import LogScreen
 from agentops_tui.screens.resource_list import ResourceListScreen
 from agentops_tui.screens.run_prompt import RunPromptScreen
 from agentops_tui.screens.trace_picker import TracePicker
@@ -223,6 +224,32 @@ async def test_an_invalid_file_is_told_with_file_and_line_and_marked_until_fixed
 
         await eventually(cleared, timeout=15)
         assert set(table_rows(app)) == {"assistant", "summarize"}
+
+
+async def test_l_on_the_assistant_follows_its_runtime_log(served: Served) -> None:
+    """`l` streams the runtime's log file through the platform API, as a pod's log in a
+    cluster: what the runtime wrote before, then what it writes from then on."""
+    await running(served, "assistant")
+    async with embedded_console(served) as app, app.run_test(size=SIZE) as pilot:
+        await agents_listed(app)
+        await pilot.press("l")  # assistant, the first row
+        screen: LogScreen = await eventually(lambda: _async(_is, app, LogScreen), timeout=20)
+        assert (screen.target.pod, screen.container) == ("agents/assistant", "runtime")
+
+        async def started() -> None:
+            texts = [line.text for line in screen.shown]
+            assert any(t.startswith("--- agentops: started, pid") for t in texts), texts
+            assert screen.status.phase == "streaming", screen.state_text
+
+        await eventually(started, timeout=20)
+        with served.data.agent("assistant").log.open("a") as log:
+            log.write("written while the console follows\n")
+
+        async def followed() -> None:
+            texts = [line.text for line in screen.shown]
+            assert "written while the console follows" in texts, texts[-5:]
+
+        await eventually(followed, timeout=10)
 
 
 async def _async(check: Any, *args: Any) -> Any:
