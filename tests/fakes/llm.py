@@ -1,8 +1,9 @@
 """A fake LLM provider on loopback that speaks the real streaming wire formats: OpenAI Chat
 Completions and Responses (and Azure's deployment paths), Anthropic Messages, and Gemini
 streamGenerateContent. It answers from a Script (the same model the product's `scripted`
-provider replays), records every request, and fails the way real providers fail: an HTTP error
-with Retry-After, an unreadable chunk, a stream that stalls.
+provider replays), lists `models` at `GET /v1/models` (as an OpenAI-compatible server does),
+records every request, and fails the way real providers fail: an HTTP error with
+Retry-After, an unreadable chunk, a stream that stalls.
 """
 
 from __future__ import annotations
@@ -50,10 +51,13 @@ class FakeLLM:
     requests: list[Recorded] = field(default_factory=list)
     release: asyncio.Event = field(default_factory=asyncio.Event)
     """Set at teardown so stalled streams end and the server can stop."""
+    models: list[str] = field(default_factory=lambda: ["fake-model"])
+    """What `GET /v1/models` lists, first the one a client picks."""
 
     def app(self) -> Starlette:
         return Starlette(
             routes=[
+                Route("/v1/models", self._models),
                 Route("/v1/chat/completions", self._chat, methods=["POST"]),
                 Route("/openai/deployments/{deployment}/chat/completions", self._chat,
                       methods=["POST"]),
@@ -70,6 +74,13 @@ class FakeLLM:
             Recorded(request.url.path, dict(request.headers), body, dict(request.query_params))
         )
         return body
+
+    async def _models(self, request: Request) -> Response:
+        self.requests.append(
+            Recorded(request.url.path, dict(request.headers), {}, dict(request.query_params))
+        )
+        data = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in self.models]
+        return JSONResponse({"object": "list", "data": data})
 
     def _turn(self, latest_user_text: str) -> ScriptTurn:
         turn, self.used = self.script.pick(self.used, latest_user_text)

@@ -19,14 +19,17 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Input
 
+from agentops_services.api.script import Script
+from agentops_services.httpapi.serving import serve_in_background
 from agentops_services.local.client import PlatformClient
 from agentops_services.local.paths import DataDir
 from agentops_tui.app import AgentOpsApp
 from agentops_tui.backends.local import LocalBackend
 from agentops_tui.screens.editor import DiffScreen, EditorScreen
 from agentops_tui.screens.logs import LogScreen
+from agentops_tui.screens.memory import MemoryScreen
 from agentops_tui.screens.resource_list import ResourceListScreen
 from agentops_tui.screens.run_prompt import RunPromptScreen
 from agentops_tui.screens.trace_picker import TracePicker
@@ -34,6 +37,7 @@ from agentops_tui.screens.traces import TraceScreen
 from agentops_tui.widgets.chat.tool_card import ToolCard
 from agentops_tui.widgets.location_bar import LocationBar
 from tests.conftest import eventually
+from tests.fakes.llm import FakeLLM
 from tests.service.served_platform import Served, offline, running, served_platform
 from tests.tui.test_chat_screen import chat_open
 
@@ -52,9 +56,36 @@ async def embedded_console(served: Served) -> AsyncIterator[AgentOpsApp]:
     yield AgentOpsApp(connect, where="the embedded platform")
 
 
+FAKE_MODEL = "fake-chat-1"
+FAKE_KEY = "sk-fake-0123456789"
+
+
 @pytest.fixture
-async def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Served]:
+async def llm(request: pytest.FixtureRequest) -> AsyncIterator[tuple[FakeLLM, str] | None]:
+    """None (the platform on the offline demo), or, parametrized indirectly with a script's
+    turns, the fake LLM server answering them, with its `/v1` base URL."""
+    turns: list[dict[str, Any]] | None = getattr(request, "param", None)
+    if turns is None:
+        yield None
+        return
+    fake = FakeLLM(Script.model_validate({"turns": turns}), models=[FAKE_MODEL])
+    async with serve_in_background(fake.app()) as server:
+        try:
+            yield fake, f"{server.url}/v1"
+        finally:
+            fake.release.set()
+
+
+@pytest.fixture
+async def served(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, llm: tuple[FakeLLM, str] | None
+) -> AsyncIterator[Served]:
+    """The platform, its first run on the offline demo, or on the fake LLM server found
+    through OPENAI_BASE_URL and OPENAI_API_KEY when `llm` serves one."""
     offline(monkeypatch)
+    if llm is not None:
+        monkeypatch.setenv("OPENAI_BASE_URL", llm[1])
+        monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
     async with served_platform(DataDir.locate(tmp_path / "data")) as platform:
         yield platform
 
@@ -122,9 +153,92 @@ async def test_chat_with_the_assistant_runs_a_tool_and_its_trace_opens(served: S
         await _open_trace(app, pilot, str(trace_id))
 
 
-async def _open_trace(app: AgentOpsApp, pilot: Pilot[Any], trace_id: str) -> None:
+REMEMBERED = "Workspace layout for flamingo reports"
+PROVIDER_TURNS: list[dict[str, Any]] = [  # unique call ids, as a real provider gives
+    {
+        "text": "Let me look.",
+        "toolCalls": [{"id": "call_ls", "name": "ls", "input": {"path": "."}}],
+    },
+    {
+        "toolCalls": [
+            {
+                "id": "call_save",
+                "name": "mem_save",
+                "input": {
+                    "type": "discovery",
+                    "title": REMEMBERED,
+                    "content": "The workspace starts empty; reports go under reports/.",
+                    "tags": ["workspace"],
+                },
+            }
+        ]
+    },
+    {"text": "The workspace is empty, and I saved that to memory."},
+]
+
+
+@pytest.mark.parametrize("llm", [PROVIDER_TURNS], indirect=True)
+async def test_with_a_provider_in_the_environment_a_turn_runs_tools_saves_memory_and_traces(
+    served: Served, llm: tuple[FakeLLM, str] | None
+) -> None:
+    """OPENAI_BASE_URL and OPENAI_API_KEY name the fake LLM server: the first run picks it
+    (its first listed model), the assistant's turn goes to it with the key, its `ls` and
+    `mem_save` calls run, the memory is found in the memory panel from the embedded memory
+    service, and the turn's trace opens from the embedded trace store."""
+    assert llm is not None
+    fake, base_url = llm
+    chosen = served.report.provider
+    assert chosen is not None and not chosen.demo, served.report
+    assert (chosen.model, chosen.base_url) == (FAKE_MODEL, base_url)
+    await running(served, "assistant")
+    async with (
+        embedded_console(served) as app,
+        app.run_test(size=SIZE, notifications=True) as pilot,
+    ):
+        await agents_listed(app)
+        await pilot.press("t")  # assistant, the first row
+        chat = await chat_open(app)
+        await pilot.press(*"what is in the workspace?", "enter")
+
+        async def answered() -> None:
+            transcript = chat.session.transcript
+            assert transcript.state == "idle" and transcript.trace_id, transcript.state
+            cards = [(c.tool.tool_name, c.tool.status) for c in chat.query(ToolCard)]
+            assert ("ls", "completed") in cards and ("mem_save", "completed") in cards, cards
+
+        await eventually(answered, timeout=TURN)
+        chats = [r for r in fake.requests if r.path == "/v1/chat/completions"]
+        assert len(chats) >= 3, [r.path for r in fake.requests]
+        for request in chats:
+            assert request.body["model"] == FAKE_MODEL
+            assert request.headers["authorization"] == f"Bearer {FAKE_KEY}"
+        trace_id = str(chat.session.transcript.trace_id)
+
+        await pilot.press("escape")
+        await eventually(lambda: _async(_is, app, ResourceListScreen))
+        await pilot.press("colon", *"mem", "enter")
+        memory: MemoryScreen = await eventually(lambda: _async(_is, app, MemoryScreen))
+        await pilot.press("slash", *"flamingo", "enter")
+
+        async def found() -> None:
+            assert memory.query_one("#search", Input).value == "flamingo"
+            rows = [" ".join(map(str, memory.results.get_row(k))) for k in memory.results.rows]
+            assert any(REMEMBERED in row for row in rows), rows
+
+        await eventually(found, timeout=20)
+        await pilot.press("escape", "escape")
+        await eventually(lambda: _async(_is, app, ResourceListScreen))
+        await pilot.press("t")
+        chat = await chat_open(app)
+        await _open_trace(app, pilot, trace_id, "ls", "mem_save", FAKE_MODEL)
+
+
+async def _open_trace(
+    app: AgentOpsApp, pilot: Pilot[Any], trace_id: str, *spans: str
+) -> TraceScreen:
     """ctrl+t (the one turn's trace opens at once; a picker would offer it first), until the
-    trace store has the turn's spans and the waterfall draws them."""
+    trace store has the turn's spans (those named in `spans` among them) and the waterfall
+    draws them."""
     await pilot.press("ctrl+t")
 
     async def drawn() -> TraceScreen:
@@ -133,12 +247,13 @@ async def _open_trace(app: AgentOpsApp, pilot: Pilot[Any], trace_id: str) -> Non
             await pilot.press("enter")
             raise AssertionError("picked")
         assert isinstance(screen, TraceScreen) and screen.trace_id == trace_id, screen
-        if screen.waterfall is None:  # asked before the spans arrived: ask again
-            await pilot.press("escape", "ctrl+t")
-            raise AssertionError("not drawn yet")
+        names = {node.name for node in screen.waterfall.spans} if screen.waterfall else set()
+        if not names or not all(any(s in n for n in names) for s in spans):
+            await pilot.press("escape", "ctrl+t")  # asked before the spans arrived: ask again
+            raise AssertionError(f"not drawn yet: {sorted(names)}")
         return screen
 
-    await eventually(drawn, timeout=30, interval=1.0)
+    return await eventually(drawn, timeout=30, interval=1.0)
 
 
 async def test_r_starts_a_run_of_summarize_that_succeeds(served: Served) -> None:
