@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from typing import Any
 
 import httpx
 
+from agentops_services.local import orphan_guard
 from agentops_services.local.paths import DataDir
 from agentops_services.local.platform_record import running_platform
 
@@ -69,8 +71,11 @@ def platform_log(data: DataDir) -> Path:
 
 def serve_command(data: DataDir) -> list[str]:
     """`agentops serve` on `data`, as this Python runs it, on any free port (consoles find
-    it through platform.json, so a second platform elsewhere never clashes on 7400)."""
+    it through platform.json, so a second platform elsewhere never clashes on 7400). It is
+    started through orphan_guard: a console that dies without stopping it (its terminal or SSH
+    session gone, a kill) takes it along rather than leaving it running for nobody."""
     return [
+        sys.executable, "-m", orphan_guard.__name__, str(os.getpid()),
         sys.executable, "-m", "agentops_services.cli.main", "serve",
         "--data-dir", str(data.root), "--resources", str(data.resources), "--port", "0",
     ]  # fmt: skip
