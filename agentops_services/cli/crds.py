@@ -1,4 +1,7 @@
-"""`agentops crds generate|check`: keep crds/ in step with the API models."""
+"""`agentops crds generate|check`: keep crds/ and the chart's copy in step with the API models.
+
+The chart carries the CRDs in its own `crds/` (Helm installs them before the templates and, by
+Helm's rule, never upgrades or deletes them), so the same files are written to both places."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-DEFAULT_DIR = Path("crds")
+DEFAULT_DIRS = (Path("crds"), Path("charts/agentops/crds"))
 FILE_PATTERN = "agents.agentops.io_*.yaml"
 
 
@@ -21,7 +24,11 @@ def register(subparsers: Any) -> None:
     ):
         action = actions.add_parser(name, help=text, description=text)
         action.add_argument(
-            "--dir", type=Path, default=DEFAULT_DIR, help="directory of the CRD files (crds)"
+            "--dir",
+            dest="dirs",
+            type=Path,
+            action="append",
+            help="directory of the CRD files, repeatable (default: crds and charts/agentops/crds)",
         )
         action.set_defaults(run=run)
 
@@ -37,10 +44,19 @@ def _stale_files(directory: Path, expected: dict[str, str]) -> list[Path]:
     return [p for p in sorted(directory.glob(FILE_PATTERN)) if p.name not in expected]
 
 
+def _directories(args: argparse.Namespace) -> list[Path]:
+    return list(args.dirs or DEFAULT_DIRS)
+
+
 def _generate(args: argparse.Namespace) -> int:
-    directory: Path = args.dir
-    directory.mkdir(parents=True, exist_ok=True)
     expected = expected_files()
+    for directory in _directories(args):
+        _generate_into(directory, expected)
+    return 0
+
+
+def _generate_into(directory: Path, expected: dict[str, str]) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
     for stale in _stale_files(directory, expected):
         stale.unlink()
         print(f"removed {stale}")
@@ -49,13 +65,16 @@ def _generate(args: argparse.Namespace) -> int:
         if not path.exists() or path.read_text() != text:
             path.write_text(text)
             print(f"wrote {path}")
-    return 0
 
 
 def _check(args: argparse.Namespace) -> int:
-    directory: Path = args.dir
-    problems = 0
     expected = expected_files()
+    results = [_check_dir(directory, expected) for directory in _directories(args)]
+    return max(results)
+
+
+def _check_dir(directory: Path, expected: dict[str, str]) -> int:
+    problems = 0
     for name, text in expected.items():
         path = directory / name
         current = path.read_text() if path.exists() else ""

@@ -88,7 +88,7 @@ async def _serve(args: argparse.Namespace) -> int:
 
     images = OperatorImages()
     images = OperatorImages(
-        runtime=os.environ.get("AGENTOPS_IMAGE", images.runtime),
+        runtime=os.environ.get("AGENTOPS_RUNTIME_IMAGE", images.runtime),
         gateway=os.environ.get("AGENTOPS_IMAGE", images.gateway),
         crane=os.environ.get("AGENTOPS_CRANE_IMAGE", images.crane),
     )

@@ -31,8 +31,9 @@ def schema_of(kind: str) -> dict[str, Any]:
     return schema
 
 
-def test_repository_crds_match_the_models() -> None:
-    on_disk = {p.name: p.read_text() for p in (REPO / "crds").glob("*.yaml")}
+@pytest.mark.parametrize("directory", ["crds", "charts/agentops/crds"])
+def test_repository_crds_match_the_models(directory: str) -> None:
+    on_disk = {p.name: p.read_text() for p in (REPO / directory).glob("*.yaml")}
     assert on_disk == {name: crd_yaml(manifest) for name, manifest in CRDS.items()}
 
 

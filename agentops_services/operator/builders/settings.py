@@ -7,15 +7,17 @@ from dataclasses import dataclass, field
 from agentops_services import __version__
 
 DEFAULT_IMAGE = f"ghcr.io/agentops/agentops:{__version__}"
+DEFAULT_RUNTIME_IMAGE = f"ghcr.io/agentops/agentops-runtime:{__version__}"
 DEFAULT_CRANE_IMAGE = "gcr.io/go-containerregistry/crane:debug"
 
 
 @dataclass(frozen=True)
 class OperatorImages:
-    """Images of operator-built pods. One image runs every agentops command (runtime, gateway,
-    channel bridges), so it defaults to the release the operator belongs to."""
+    """Images of operator-built pods, of the release the operator belongs to. The runtime has an
+    image of its own because its bash tool needs a shell and the usual command-line tools; the
+    gateway runs from the shell-less image every other agentops command uses (see Dockerfile)."""
 
-    runtime: str = DEFAULT_IMAGE
+    runtime: str = DEFAULT_RUNTIME_IMAGE
     """Agent runtime; Agent.spec.image overrides it per agent."""
     gateway: str = DEFAULT_IMAGE
     """MCP gateway sidecars (`agentops mcp-gateway`)."""
