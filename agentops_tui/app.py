@@ -134,17 +134,21 @@ class AgentOpsApp(App[None]):
         self._marks_changed(alert.agent)
 
     def _problems_changed(self, problems: Sequence[FileProblem]) -> None:
-        """A resource file became invalid (or was fixed): each new problem is told once, and
-        the header says how many remain until they are fixed."""
+        """A resource file became invalid (or was fixed), or, in a cluster, the platform's
+        ConfigMap has a bad value: each new problem is told once, and the header says how many
+        remain until they are fixed."""
         from agentops_tui.services.folder_problems import (  # noqa: PLC0415
             marker,
             new_problems,
             problem_line,
         )
 
+        cluster = self.backend.location.mode == "cluster"
+        title = "Platform configuration" if cluster else "Invalid resource file"
+        severity: SeverityLevel = "warning" if cluster else "error"
         for problem in new_problems(self.problems, problems):
-            self.notify(problem_line(problem), title="Invalid resource file", severity="error",
-                        markup=False, timeout=15)  # fmt: skip
+            self.notify(problem_line(problem), title=title, severity=severity, markup=False,
+                        timeout=15)  # fmt: skip
         self.problems = list(problems)
         self.warning = marker(len(problems))
         for screen in self.screen_stack:
@@ -152,14 +156,21 @@ class AgentOpsApp(App[None]):
                 bar.warning = self.warning
 
     def show_problems(self) -> None:
-        """`:problems`: every problem of the resource folder, one line each."""
+        """`:problems`: every problem of the resource folder (of the platform's ConfigMap in
+        a cluster), one line each."""
         from agentops_tui.services.folder_problems import problem_line  # noqa: PLC0415
 
+        cluster = self.backend.location.mode == "cluster"
         if not self.problems:
-            self.notify("The resource folder has no problems")
+            self.notify(
+                "The platform's ConfigMap has no problems"
+                if cluster
+                else "The resource folder has no problems"
+            )
             return
         lines = "\n".join(problem_line(p) for p in self.problems)
-        self.notify(lines, title="Resource folder", severity="warning", markup=False, timeout=30)
+        title = "Platform configuration" if cluster else "Resource folder"
+        self.notify(lines, title=title, severity="warning", markup=False, timeout=30)
 
     def _chat_changed(self, agent: str, change: Change) -> None:
         if change.status:  # requests opened or closed, the turn started or ended
@@ -344,6 +355,8 @@ class AgentOpsApp(App[None]):
         previous, self.backend = self.backend, backend
         await previous.stop()
         await self._home()
+        backend.listen_problems(self._problems_changed)
+        self._problems_changed(backend.problems())
         self.notify(f"Context {name}, namespace {backend.location.namespace}")
 
     async def memory_command(self, session: ChatSession, command: SlashCommand) -> None:

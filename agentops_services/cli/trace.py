@@ -4,8 +4,10 @@
     agentops trace --search [--agent A] [--errors] [--min-duration 1s] [--since 1h] [--json]
 
 Tempo is reached at `--url`, else `TEMPO_URL` or the config file's `[services] tempo`, else
-through the cluster as the console reaches it: a port-forward to the `tempo` Service of the
-namespace, or the API server's service proxy. Exit 0; 1 when the trace is not in Tempo; 2 for
+where the namespace's `agentops-platform` ConfigMap says (its `tempoURL`, or its
+`tempoService`, perhaps in another namespace; without it the `tempo` Service of the
+namespace), through the cluster as the console reaches it: a port-forward to the Service, or
+the API server's service proxy. Exit 0; 1 when the trace is not in Tempo; 2 for
 a usage or connection problem, always with one line on stderr, never a traceback, so scripts
 and CI can tell the three apart.
 """
@@ -71,7 +73,9 @@ def register(subparsers: Any) -> None:
         description=(
             "Print a trace's spans as a waterfall (name, duration, time bar), or with --search "
             "list the traces agents made. Tempo: --url, else TEMPO_URL or the config file's "
-            "[services] tempo, else the `tempo` Service of the namespace through the cluster. "
+            "[services] tempo, else where the namespace's agentops-platform ConfigMap says "
+            "(tempoURL, tempoService), else the `tempo` Service of the namespace, through the "
+            "cluster. "
             "Exit 1 when the trace is not found, 2 on a usage or connection problem."
         ),
     )
@@ -170,19 +174,25 @@ async def _tempo(args: argparse.Namespace) -> AsyncIterator[httpx.AsyncClient]:
 async def _cluster_route(
     args: argparse.Namespace, services: Mapping[str, str]
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """The `tempo` Service of the namespace, as the console reaches it (port-forward, else the
-    API server's service proxy)."""
+    """Tempo where the namespace's `agentops-platform` ConfigMap says (its tempoURL, else its
+    tempoService; without it the namespace's `tempo` Service), as the console reaches it
+    (port-forward, else the API server's service proxy)."""
     from agentops_services.kube.client import api_client  # noqa: PLC0415
     from agentops_services.kube.rest import Kube  # noqa: PLC0415
-    from agentops_tui.backends.base import ServiceRef  # noqa: PLC0415
+    from agentops_tui.backends.platform_discovery import discover  # noqa: PLC0415
     from agentops_tui.backends.service_access import ServiceAccess  # noqa: PLC0415
+    from agentops_tui.services.folder_problems import problem_line  # noqa: PLC0415
 
     api = await api_client(args.kubeconfig, args.context)
     try:
         namespace = args.namespace or current_context(args.kubeconfig, args.context)[1]
-        access = ServiceAccess(Kube(api), namespace, env=os.environ, config=services)
+        kube = Kube(api)
+        discovery = await discover(kube, namespace)
+        for problem in discovery.problems:
+            print(f"{PROG}: {problem_line(problem)}", file=sys.stderr)
+        access = ServiceAccess(kube, namespace, env=os.environ, config=services)
         try:
-            yield await access.client(ServiceRef.tempo())
+            yield await access.client(discovery.services.tempo)
         finally:
             await access.close()
     finally:

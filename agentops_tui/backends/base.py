@@ -8,7 +8,7 @@ refusal as `BackendError`, which screens turn into a notification.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
@@ -47,11 +47,17 @@ class Location:
 
 @dataclass(frozen=True)
 class ServiceRef:
-    """A platform Service: what it is for, its name and its port."""
+    """A platform Service: what it is for, its name and its port, and where it is (a value:
+    equal refs name the same route, and it keys the routes kept open)."""
 
     role: Role
     name: str
     port: int
+    namespace: str | None = None
+    """The Service's namespace; None: the console's (the one being shown)."""
+    url: str | None = None
+    """A URL that reaches the service directly (an external Tempo, say), used instead of any
+    route through the cluster; the user's own override URL still comes first."""
 
     @classmethod
     def runtime(cls, agent: str) -> ServiceRef:
@@ -71,8 +77,19 @@ class ServiceRef:
         return self.role if self.role != "runtime" else f"runtime/{self.name}"
 
 
+@dataclass(frozen=True)
+class PlatformServices:
+    """Where the platform's shared services are: as its `agentops-platform` ConfigMap says in
+    a cluster (see platform_discovery), else the Services of the console's namespace."""
+
+    memory: ServiceRef = field(default_factory=ServiceRef.memory)
+    tempo: ServiceRef = field(default_factory=ServiceRef.tempo)
+
+
 class Backend(Protocol):
     location: Location
+    platform_services: PlatformServices
+    """The memory service and Tempo of the platform, for `service` (known once started)."""
 
     async def start(self) -> None:
         """Connect and start following changes; returns once the first listings arrived."""

@@ -1,9 +1,12 @@
 """The cluster backend: informers (the operator's own, list + watch, relist on 410) for the
-console's kinds in one namespace, and writes through the generic REST client."""
+console's kinds in one namespace, and writes through the generic REST client. Where the
+platform's memory service and Tempo are comes from the namespace's `agentops-platform`
+ConfigMap, read when the backend starts (platform_discovery)."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import AsyncIterator, Callable, Mapping
 
@@ -20,11 +23,13 @@ from agentops_tui.backends.base import (
     Listener,
     Location,
     Object,
+    PlatformServices,
     ProblemsListener,
     ServiceRef,
     StatesListener,
 )
 from agentops_tui.backends.catalog import KINDS_SHOWN, ResourceKind, by_kind
+from agentops_tui.backends.platform_discovery import discover
 from agentops_tui.backends.pods import LogTarget, log_target, newest_pod, pod_selector
 from agentops_tui.backends.service_access import ServiceAccess
 from agentops_tui.services.editing import (
@@ -33,7 +38,9 @@ from agentops_tui.services.editing import (
     KubeTarget,
     SaveRefusedError,
 )
+from agentops_tui.services.folder_problems import problem_line
 
+LOG = logging.getLogger(__name__)
 VERBS = ("create", "update", "delete")
 """The writes the console offers, checked per kind when it connects."""
 
@@ -58,6 +65,10 @@ class ClusterBackend:
         self._services_config = dict(services or {})
         self._service_listeners: list[StatesListener] = []
         self._services = self._access(namespace)
+        self.platform_services = PlatformServices()
+        """The memory service and Tempo: the defaults until `start` read the ConfigMap."""
+        self._problems: list[FileProblem] = []
+        self._problem_listeners: list[ProblemsListener] = []
 
     def _access(self, namespace: str) -> ServiceAccess:
         access = ServiceAccess(self.kube, namespace, env=os.environ, config=self._services_config)
@@ -91,6 +102,7 @@ class ClusterBackend:
         reviews = asyncio.gather(
             *(self._review(verb, kind) for kind in KINDS_SHOWN if kind.ours for verb in VERBS)
         )
+        await self._discover()
         # The console's own kinds must be listed before the first frame; the rest follow.
         for kind_name in ("Agent", "AgentRun"):
             await self._informers[kind_name].synced.wait()
@@ -113,6 +125,18 @@ class ClusterBackend:
             return  # unknown: allowed, and the API server still says no if it must
         allowed = bool((answer.get("status") or {}).get("allowed"))
         self._allowed[(verb, kind.kind)] = allowed
+
+    async def _discover(self) -> None:
+        """Where the platform's services are, from the namespace's ConfigMap (once per
+        namespace); a bad value is told as a problem of the ConfigMap (and logged), its
+        default used."""
+        discovery = await discover(self.kube, self.location.namespace)
+        self.platform_services = discovery.services
+        self._problems = list(discovery.problems)
+        for problem in self._problems:
+            LOG.warning("%s", problem_line(problem))
+        for listener in list(self._problem_listeners):
+            listener(self._problems)
 
     def allowed(self, verb: str, kind: str) -> bool:
         return self._allowed.get((verb, kind), True)
@@ -146,10 +170,13 @@ class ClusterBackend:
         return lambda: self._listeners.remove(listener)
 
     def problems(self) -> list[FileProblem]:
-        return []  # the API server refuses what does not validate: nothing is left lying
+        """The platform ConfigMap's bad values. No resource has problems: the API server
+        refuses what does not validate, nothing is left lying."""
+        return list(self._problems)
 
     def listen_problems(self, listener: ProblemsListener) -> Callable[[], None]:
-        return lambda: None
+        self._problem_listeners.append(listener)
+        return lambda: self._problem_listeners.remove(listener)
 
     async def service(self, ref: ServiceRef) -> httpx.AsyncClient:
         return await self._services.client(ref)

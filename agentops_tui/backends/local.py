@@ -31,6 +31,7 @@ from agentops_tui.backends.base import (
     Listener,
     Location,
     Object,
+    PlatformServices,
     ProblemsListener,
     ServiceRef,
     StatesListener,
@@ -59,6 +60,8 @@ class LocalBackend:
         self.data = data
         self.owns_client = owns_client
         self.location = LOCATION
+        self.platform_services = PlatformServices()
+        """The defaults: the platform answers where its services are by role (loopback)."""
         self._objects: dict[Key, Object] = {}
         """The watch's own copy of the objects (see PlatformClient.watch)."""
         self._listeners: list[Listener] = []

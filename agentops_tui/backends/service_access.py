@@ -5,7 +5,8 @@ Three routes, tried in this order per service:
 
 1. a URL from the environment or the config file (`AGENT_URL_OVERRIDE` with `{name}` and
    `{namespace}`, `MEMORY_URL_OVERRIDE`, `TEMPO_URL`; or `[services]` runtime/memory/tempo), for
-   an ingress or a forward the user runs themselves;
+   an ingress or a forward the user runs themselves; else the URL the platform itself gives
+   (`ServiceRef.url`: the `tempoURL` of its ConfigMap, an external Tempo);
 2. a supervised port-forward to one ready pod behind the Service (native WebSocket
    port-forward; it follows the pod through restarts and rollouts and keeps its local port);
 3. the API server's service proxy, when port-forward is refused for good (RBAC without
@@ -13,7 +14,8 @@ Three routes, tried in this order per service:
 
 Each service is opened once, on first use, and kept until the console closes; its state is
 published for the footer. The clients are plain httpx clients with timeouts: screens never
-know which route they got.
+know which route they got. A Service is looked for in its ref's namespace, else in the
+console's (the platform may keep Tempo in its release namespace, or use one elsewhere).
 """
 
 from __future__ import annotations
@@ -47,15 +49,17 @@ ENV_OVERRIDES: Mapping[Role, str] = {
 def override_url(
     ref: ServiceRef, namespace: str, env: Mapping[str, str], config: Mapping[str, str]
 ) -> str | None:
-    """The URL the user configured for the service, environment first."""
+    """The URL the user configured for the service, environment first; `{namespace}` is the
+    Service's own (`namespace`, the console's, when the ref names none)."""
     template = env.get(ENV_OVERRIDES[ref.role]) or config.get(ref.role)
     if not template:
         return None
-    return template.format(name=ref.name, namespace=namespace).rstrip("/")
+    return template.format(name=ref.name, namespace=ref.namespace or namespace).rstrip("/")
 
 
 class ServiceAccess:
-    """Opens and keeps the routes to the services of one namespace."""
+    """Opens and keeps the routes to the services of one console namespace (and those its
+    refs place in other namespaces)."""
 
     def __init__(
         self,
@@ -98,8 +102,14 @@ class ServiceAccess:
                 self._clients[ref] = await self._open(ref)
             return self._clients[ref]
 
+    def namespace_of(self, ref: ServiceRef) -> str:
+        """The namespace the ref's Service is in."""
+        return ref.namespace or self.namespace
+
     async def _open(self, ref: ServiceRef) -> httpx.AsyncClient:
         url = override_url(ref, self.namespace, self.env, self.config)
+        if url is None and ref.url:
+            url = ref.url.rstrip("/")
         if url is not None:
             self._publish(ref.label, f"direct {url}")
             return httpx.AsyncClient(base_url=url, timeout=HTTP_TIMEOUT)
@@ -110,7 +120,8 @@ class ServiceAccess:
 
     async def _forward(self, ref: ServiceRef) -> ForwardSupervisor | None:
         """A running forward, or None when port-forward failed for good (then it is closed)."""
-        resolver = KubePodResolver(self.kube, self.namespace, ServiceTarget(ref.name, ref.port))
+        target = ServiceTarget(ref.name, ref.port)
+        resolver = KubePodResolver(self.kube, self.namespace_of(ref), target)
         settled = asyncio.Event()
 
         def on_state(state: ForwardState) -> None:
@@ -132,7 +143,7 @@ class ServiceAccess:
         """A client on the API server's service proxy, with the kubeconfig's credentials."""
         configuration = self.kube.api.configuration
         url = (
-            f"{configuration.host}/api/v1/namespaces/{self.namespace}"
+            f"{configuration.host}/api/v1/namespaces/{self.namespace_of(ref)}"
             f"/services/{ref.name}:{ref.port}/proxy"
         )
         self._publish(ref.label, f"via API server proxy ({self._states.get(ref.label, '')})")

@@ -216,7 +216,10 @@ class MemoryScreen(Screen[None]):
     async def _memory(self) -> MemoryPanelClient:
         """The client, made on first use (BackendError when the service cannot be reached)."""
         if self._client is None:
-            ref = replace(ServiceRef.memory(), name=self.scope.service)
+            if self.scope.service is None:  # the platform's own, wherever it is
+                ref = self.backend.platform_services.memory
+            else:  # an Agent's serverRef: a Service of its namespace, as the operator has it
+                ref = replace(ServiceRef.memory(), name=self.scope.service)
             http = await self.backend.service(ref)
             self._client = MemoryPanelClient(http, self.backend.location.namespace)
         return self._client

@@ -19,7 +19,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Checkbox, DataTable, Footer, Input, Select, Static
 
-from agentops_tui.backends.base import Backend, BackendError, ServiceRef
+from agentops_tui.backends.base import Backend, BackendError
 from agentops_tui.backends.columns import age
 from agentops_tui.services.traces.client import TempoClient, TempoError
 from agentops_tui.services.traces.detail import span_detail
@@ -51,7 +51,7 @@ RANGES = (
 
 async def tempo(backend: Backend) -> TempoClient:
     """Tempo through the backend's route to it (configured URL, port-forward or proxy)."""
-    return TempoClient(await backend.service(ServiceRef.tempo()))
+    return TempoClient(await backend.service(backend.platform_services.tempo))
 
 
 def summary_text(waterfall: Waterfall, live: bool) -> Text:

@@ -10,6 +10,11 @@ from agentops_services.local.errors import FileProblem
 
 
 def problem_line(problem: FileProblem) -> str:
+    """`path:line field: message`; a problem without a line (0: a cluster's ConfigMap, not a
+    file) says `path field: message`, or `path: message` without a field."""
+    if not problem.line:
+        field = f" {problem.field}" if problem.field else ""
+        return f"{problem.path}{field}: {problem.message}"
     return f"{problem.path}:{problem.line} {problem.field or 'document'}: {problem.message}"
 
 

@@ -88,8 +88,9 @@ class MemoryServiceError(Exception):
 class MemoryScope:
     """Whose memory the panel shows: every project of a memory service, or one Agent's."""
 
-    service: str = "agentops-memory"
-    """The memory Service's name (an Agent's `spec.memory.serverRef`)."""
+    service: str | None = None
+    """The memory Service's name (an Agent's `spec.memory.serverRef`); None: the platform's
+    memory service (Backend.platform_services)."""
     agent: str | None = None
     project: str | None = None
     """The Agent's project; None: all projects, filtered by hand."""

@@ -17,8 +17,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from kubernetes_asyncio import client
 
-from agentops_services.testing.controlplane import free_port
+from agentops_services.kube.resources import CONFIG_MAP
+from agentops_services.kube.rest import Kube
+from agentops_services.testing.controlplane import ControlPlane, free_port
 from agentops_tui.services.traces.client import (
     TempoClient,
     TempoError,
@@ -28,6 +31,7 @@ from agentops_tui.services.traces.client import (
 )
 from tests.fakes.tempo import FakeTempo, serving
 from tests.runtime_process import AGENTOPS
+from tests.tui.test_service_access import platform_config_map
 
 UNTIL = datetime(2026, 4, 9, 11, 0, tzinfo=UTC)
 KUBE_STATUS = json.dumps(
@@ -393,3 +397,27 @@ async def test_colour_only_on_a_terminal_and_never_with_no_color(
     assert "\x1b[31m✗… agent.prompt" in coloured  # a failure in red
     assert "\x1b[33mPARTIAL: " in coloured
     assert "\x1b[" not in await read_terminal(*args, env={"NO_COLOR": "1"})
+
+
+@pytest.mark.kube
+async def test_through_a_cluster_tempo_is_where_the_platform_config_map_says(
+    tempo: tuple[FakeTempo, str],
+    kube: client.ApiClient,
+    namespace: str,
+    control_plane: ControlPlane,
+) -> None:
+    """Its tempoURL (an external Tempo), with its bad tempoService told on stderr."""
+    fake, url = tempo
+    trace_id = fake.add("trace_v2.json")
+    data = {"tempoService": "observability", "tempoURL": url}
+    await Kube(kube).create(CONFIG_MAP, namespace, platform_config_map(data))
+    kubeconfig = str(control_plane.kubeconfig)
+    code, out, err = await trace_command(
+        trace_id, "--json", "--kubeconfig", kubeconfig, "--namespace", namespace
+    )
+    assert code == 0, err
+    assert json.loads(out)["traceId"] == trace_id
+    assert err == (
+        f"agentops trace: ConfigMap {namespace}/agentops-platform tempoService: 'observability': "
+        "expected NAME:PORT or NAMESPACE/NAME:PORT: the port is missing; using tempo:3200\n"
+    )
