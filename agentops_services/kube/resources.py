@@ -63,11 +63,18 @@ DEPLOYMENT = ResourceType("apps", "v1", "deployments", "Deployment")
 JOB = ResourceType("batch", "v1", "jobs", "Job")
 ROLE = ResourceType("rbac.authorization.k8s.io", "v1", "roles", "Role")
 ROLE_BINDING = ResourceType("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding")
+CLUSTER_ROLE = ResourceType("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False)
+CLUSTER_ROLE_BINDING = ResourceType(
+    "rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False
+)
 NETWORK_POLICY = ResourceType("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy")
 INGRESS = ResourceType("networking.k8s.io", "v1", "ingresses", "Ingress")
 LEASE = ResourceType("coordination.k8s.io", "v1", "leases", "Lease")
 SELF_SUBJECT_ACCESS_REVIEW = ResourceType(
     "authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview", False
+)
+SUBJECT_ACCESS_REVIEW = ResourceType(
+    "authorization.k8s.io", "v1", "subjectaccessreviews", "SubjectAccessReview", False
 )
 
 BY_KIND: dict[str, ResourceType] = {
@@ -75,7 +82,7 @@ BY_KIND: dict[str, ResourceType] = {
     for t in (
         AGENT, AGENT_RUN, AGENT_TOOL, AGENT_RESOURCE, CHANNEL, PROVIDER, CONFIG_MAP, SECRET,
         SERVICE, SERVICE_ACCOUNT, PVC, POD, EVENT, NAMESPACE, DEPLOYMENT, JOB, ROLE, ROLE_BINDING,
-        NETWORK_POLICY, INGRESS, LEASE,
+        CLUSTER_ROLE, CLUSTER_ROLE_BINDING, NETWORK_POLICY, INGRESS, LEASE,
     )
 }  # fmt: skip
 """Every type above by kind, to find the type of a built manifest."""
