@@ -333,11 +333,12 @@ async def installed(
     release = Release.fresh()
     await _make_release_namespace(Kube(kube), release, cleanup)
     cleanup.extend((types.NAMESPACE, n) for n in release.agent_namespaces)
-    helm(
+    notes = helm(
         "install", release.name, str(CHART), "--namespace", release.namespace,
         *values_args(release.values({"console": {"users": [CONSOLE_USER]}}), tmp_path),
         kubeconfig=control_plane.kubeconfig,
     )  # fmt: skip
+    assert "WARNING" not in notes  # the release namespace is labelled
     yield release
     helm("uninstall", release.name, "--namespace", release.namespace,
          kubeconfig=control_plane.kubeconfig)  # fmt: skip
@@ -551,6 +552,28 @@ async def test_a_console_user_gets_what_the_console_does_and_no_more(
         (None, "list", "agents.agentops.io/agents"),
     ]
     assert [case for case in refused if await _allowed(kube, user, *case)] == []
+
+
+async def test_installing_into_an_unlabelled_namespace_says_how_to_label_it(
+    control_plane: ControlPlane,
+    kube: client.ApiClient,
+    cleanup: list[tuple[types.ResourceType, str]],
+    tmp_path: Path,
+) -> None:
+    release = Release.fresh()
+    cleanup.extend((types.NAMESPACE, n) for n in (release.namespace, *release.agent_namespaces))
+    notes = helm(
+        "install", release.name, str(CHART), "--namespace", release.namespace,
+        "--create-namespace", *values_args(release.values(), tmp_path),
+        kubeconfig=control_plane.kubeconfig,
+    )  # fmt: skip
+    assert f"WARNING: namespace {release.namespace} does not enforce PodSecurity" in notes
+    assert (
+        f"kubectl label namespace {release.namespace} pod-security.kubernetes.io/enforce=restricted"
+        in notes
+    )
+    helm("uninstall", release.name, "--namespace", release.namespace,
+         kubeconfig=control_plane.kubeconfig)  # fmt: skip
 
 
 # --- upgrade ----------------------------------------------------------------------------------
