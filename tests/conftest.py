@@ -9,6 +9,7 @@ CI=true their absence fails the run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -101,11 +102,19 @@ async def kube(control_plane: ControlPlane) -> AsyncIterator[client.ApiClient]:
         yield api
 
 
-@pytest.fixture
-async def namespace(kube: client.ApiClient) -> AsyncIterator[str]:
-    """A fresh namespace for this test, deleted afterwards (the namespace controller empties it)."""
+@contextlib.asynccontextmanager
+async def fresh_namespace(kube: client.ApiClient, prefix: str = "t-") -> AsyncIterator[str]:
+    """A new namespace named `prefix` + random, deleted afterwards (the namespace controller
+    empties it)."""
     core = client.CoreV1Api(kube)
-    created = await core.create_namespace({"metadata": {"generateName": "t-"}})
+    created = await core.create_namespace({"metadata": {"generateName": prefix}})
     name: str = created.metadata.name
     yield name
     await core.delete_namespace(name, propagation_policy="Background")
+
+
+@pytest.fixture
+async def namespace(kube: client.ApiClient) -> AsyncIterator[str]:
+    """A fresh namespace for this test, deleted afterwards."""
+    async with fresh_namespace(kube) as name:
+        yield name

@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -146,7 +147,12 @@ class ObjectDetail(Vertical):
 
     def on_mount(self) -> None:
         self._unlisten = self.backend.listen(self._changed)
-        self.refresh_detail()
+        try:
+            self.refresh_detail()
+        except NoMatches:
+            # The console closed (or left the screen) while this pane was still mounting:
+            # its children are already gone and there is nothing to draw.
+            return
 
     def on_unmount(self) -> None:
         if self._unlisten is not None:

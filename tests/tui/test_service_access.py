@@ -8,7 +8,7 @@ the console's own without it, as before."""
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from agentops_tui.backends.platform_discovery import CONFIG_MAP_NAME, PART_OF
 from agentops_tui.backends.service_access import ServiceAccess
 from agentops_tui.screens.detail import DetailScreen
 from agentops_tui.widgets.service_status import ServiceStatus
-from tests.conftest import eventually
+from tests.conftest import eventually, fresh_namespace
 from tests.fakes.kubelet import KUBELET_PATH, self_signed, serve_peer
 from tests.kube.operator_harness import agent, create
 from tests.kube.test_portforward_pod import NODE, mark_ready, register_node
@@ -139,6 +139,20 @@ async def test_a_configured_url_is_used_as_is(
         await access.close()
 
 
+async def _get_through(
+    backend: ClusterBackend, ref: Callable[[], ServiceRef], path: str = "/status"
+) -> tuple[str, httpx.Response, list[dict[str, str]]]:
+    """GET `path` from the service by whatever route the backend picks, then stop the
+    backend: the route's base URL, the answer and every service state the footer was told."""
+    seen: list[dict[str, str]] = []
+    backend.listen_services(lambda states: seen.append(dict(states)))
+    try:
+        http = await backend.service(ref())
+        return str(http.base_url), await http.get(path), seen
+    finally:
+        await backend.stop()
+
+
 async def test_without_a_way_to_forward_the_service_proxy_is_used(
     kube: client.ApiClient, namespace: str
 ) -> None:
@@ -149,16 +163,8 @@ async def test_without_a_way_to_forward_the_service_proxy_is_used(
     await rest.create(SERVICE, namespace, service(None))
     await rest.create(ENDPOINTS, namespace, {"metadata": {"name": "reviewer"}, "subsets": []})
     backend = ClusterBackend(rest, "test-context", namespace)
-    seen: list[dict[str, str]] = []
-    backend.listen_services(lambda states: seen.append(dict(states)))
-    try:
-        http = await backend.service(ServiceRef.runtime("reviewer"))
-        assert str(http.base_url).endswith(
-            f"/api/v1/namespaces/{namespace}/services/reviewer:4096/proxy/"
-        )
-        answer = await http.get("/status")
-    finally:
-        await backend.stop()
+    base_url, answer, seen = await _get_through(backend, lambda: ServiceRef.runtime("reviewer"))
+    assert base_url.endswith(f"/api/v1/namespaces/{namespace}/services/reviewer:4096/proxy/")
     # The API server itself answers (authenticated: not 401/403): nothing serves the Service.
     assert answer.status_code == 503, answer.text
     assert "no endpoints available for service" in answer.json()["message"]
@@ -176,11 +182,8 @@ TEMPO_LABELS = {"app.kubernetes.io/name": "tempo"}
 @pytest.fixture
 async def elsewhere(kube: client.ApiClient) -> AsyncIterator[str]:
     """Another fresh namespace (the platform's release namespace, say)."""
-    core = client.CoreV1Api(kube)
-    created = await core.create_namespace({"metadata": {"generateName": "t-release-"}})
-    name: str = created.metadata.name
-    yield name
-    await core.delete_namespace(name, propagation_policy="Background")
+    async with fresh_namespace(kube, "t-release-") as name:
+        yield name
 
 
 def platform_config_map(data: dict[str, str]) -> dict[str, Any]:
@@ -274,17 +277,13 @@ async def test_tempo_in_another_namespace_is_proxied_there(
     }
     await rest.create(CONFIG_MAP, namespace, platform_config_map(data))
     backend = ClusterBackend(rest, "test-context", namespace)
-    seen: list[dict[str, str]] = []
-    backend.listen_services(lambda states: seen.append(dict(states)))
     await backend.start()
-    try:
-        http = await backend.service(backend.platform_services.tempo)
-        assert str(http.base_url).endswith(
-            f"/api/v1/namespaces/{elsewhere}/services/agentops-tempo:{TEMPO_PORT}/proxy/"
-        )
-        answer = await http.get("/api/echo")
-    finally:
-        await backend.stop()
+    base_url, answer, seen = await _get_through(
+        backend, lambda: backend.platform_services.tempo, "/api/echo"
+    )
+    assert base_url.endswith(
+        f"/api/v1/namespaces/{elsewhere}/services/agentops-tempo:{TEMPO_PORT}/proxy/"
+    )
     assert answer.status_code == 503, answer.text
     assert 'no endpoints available for service "agentops-tempo"' in answer.json()["message"]
     assert "has no selector" in seen[-1]["tempo"]

@@ -111,24 +111,23 @@ def exec_form(instruction: Instruction) -> list[str]:
     return value
 
 
-def env_of(stage: Stage) -> dict[str, str]:
-    """The stage's ENV, `ENV KEY=VALUE ...` form."""
-    env: dict[str, str] = {}
-    for instruction in stage.all("ENV"):
+def _pairs(stage: Stage, name: str) -> dict[str, str]:
+    """The stage's `NAME KEY=VALUE ...` instructions (ENV, LABEL) as one mapping."""
+    pairs: dict[str, str] = {}
+    for instruction in stage.all(name):
         for pair in shlex.split(instruction.args):
             key, sep, value = pair.partition("=")
-            assert sep, f"line {instruction.line}: use ENV KEY=VALUE"
-            env[key] = value
-    return env
+            assert sep, f"line {instruction.line}: use {name} KEY=VALUE"
+            pairs[key] = value
+    return pairs
+
+
+def env_of(stage: Stage) -> dict[str, str]:
+    return _pairs(stage, "ENV")
 
 
 def labels_of(stage: Stage) -> dict[str, str]:
-    labels: dict[str, str] = {}
-    for instruction in stage.all("LABEL"):
-        for pair in shlex.split(instruction.args):
-            key, _, value = pair.partition("=")
-            labels[key] = value
-    return labels
+    return _pairs(stage, "LABEL")
 
 
 @dataclass(frozen=True)
