@@ -327,16 +327,19 @@ async def installed(
     kube: client.ApiClient,
     cleanup: list[tuple[types.ResourceType, str]],
     tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> AsyncIterator[Release]:
-    """The chart installed by `helm install` with default values and one console user (no
-    kubelet: its pods never run; its RBAC is what these tests need)."""
+    """The chart installed by `helm install` (no kubelet: its pods never run; its RBAC is what
+    these tests need): default values and one console user, or with indirect parametrization
+    the named value set."""
     release = Release.fresh()
+    value_set: ValueSet = VALUE_SETS[getattr(request, "param", "default")]
+    values = {**value_set(release), "console": {"users": [CONSOLE_USER]}}
     await _make_release_namespace(Kube(kube), release, cleanup)
     cleanup.extend((types.NAMESPACE, n) for n in release.agent_namespaces)
     notes = helm(
         "install", release.name, str(CHART), "--namespace", release.namespace,
-        *values_args(release.values({"console": {"users": [CONSOLE_USER]}}), tmp_path),
-        kubeconfig=control_plane.kubeconfig,
+        *values_args(values, tmp_path), kubeconfig=control_plane.kubeconfig,
     )  # fmt: skip
     assert "WARNING" not in notes  # the release namespace is labelled
     yield release
@@ -452,6 +455,33 @@ async def test_the_operator_service_account_is_refused_beyond_its_namespaces(
     ]
     wrongly_allowed = [case for case in refused if await _allowed(kube, _operator(release), *case)]
     assert not wrongly_allowed
+
+
+@pytest.mark.parametrize("installed", ["cluster-wide"], indirect=True)
+async def test_cluster_wide_the_operator_still_cannot_touch_cluster_rbac(
+    kube: client.ApiClient, installed: Release
+) -> None:
+    """rbac.clusterWide: the operator's work in any namespace (Secrets included, as the README
+    says), and still no cluster-scoped RBAC, escalation, exec, tokens or nodes."""
+    operator = _operator(installed)
+    granted = [
+        (None, "list", "agents.agentops.io/agents"),
+        ("team-a", "create", "apps/deployments"),
+        ("team-a", "get", "/secrets"),
+        ("team-a", "create", "rbac.authorization.k8s.io/roles"),
+    ]
+    assert [case for case in granted if not await _allowed(kube, operator, *case)] == []
+    refused = [
+        (None, "create", "rbac.authorization.k8s.io/clusterroles"),
+        (None, "update", "rbac.authorization.k8s.io/clusterrolebindings"),
+        (None, "bind", "rbac.authorization.k8s.io/clusterroles"),
+        ("team-a", "escalate", "rbac.authorization.k8s.io/roles"),
+        ("team-a", "create", "/secrets"),
+        ("team-a", "create", "/pods/exec"),
+        ("team-a", "create", "/serviceaccounts/token"),
+        (None, "list", "/nodes"),
+    ]
+    assert [case for case in refused if await _allowed(kube, operator, *case)] == []
 
 
 async def test_the_operator_service_account_does_the_operators_work(
