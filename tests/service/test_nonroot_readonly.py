@@ -1,10 +1,11 @@
 """The images' promise, checked without a container engine: `agentops memory` and `agentops
 traces` run as UID/GID 65532 with a read-only root filesystem, HOME pointing nowhere and cwd /,
-writing only to their data volume (and the /tmp emptyDir), as the pods run them.
+writing only to their data volume (and a temporary directory, the pods' /tmp emptyDir), as the
+pods run them.
 
 Each service runs in a private mount namespace where / is remounted read-only except the data
-directory (bind-mounted writable, like a volume) and a fresh tmpfs on /tmp, then as 65532 with
-no new privileges and the image's environment. It answers its readiness probe, takes one real
+directory and a temporary directory (each bind-mounted writable, like a volume; TMPDIR names the
+second), then as 65532 with no new privileges and the image's environment. It answers its readiness probe, takes one real
 write, reads it back (the memory service again after a restart, from the volume) and exits on
 SIGTERM without a traceback. It runs twice: from the checkout's virtualenv, and from a
 virtualenv holding the wheel built from exactly what the Dockerfile copies, byte-compiled as
@@ -12,7 +13,7 @@ the Dockerfile does (its dependencies come from the checkout's virtualenv). Both
 sit on an interpreter 65532 may run: on Debian 12 /usr/bin/python3.11, the images' own.
 
 Needs root (to change UID and to make a mount namespace); the wheel is built offline with the
-dev environment's hatchling. Everything test-made lives under /var/tmp: /tmp is replaced in the namespace."""
+dev environment's hatchling. Everything test-made lives under /var/tmp."""
 
 from __future__ import annotations
 
@@ -61,7 +62,7 @@ def _can_make_readonly_root() -> str | None:
 
 @dataclass(frozen=True)
 class Sandbox:
-    """Runs commands the way the pod does, in a scratch directory outside /tmp."""
+    """Runs commands the way the pod does, in a scratch directory."""
 
     base: Path
     bin_dir: Path
@@ -74,26 +75,29 @@ class Sandbox:
         path.chmod(0o700)
         return path
 
-    def argv(self, data: Path, *command: str) -> list[str]:
-        """`command` as 65532 with / read-only but `data` and a tmpfs /tmp; exec all the way, so
-        the process's PID is the service's."""
+    def argv(self, data: Path, *command: str, tmp: Path | None = None) -> list[str]:
+        """`command` as 65532 with / read-only but `data` and `tmp` (a fresh one when not
+        given; TMPDIR, the pod's /tmp emptyDir); exec all the way, so the process's PID is the
+        service's. / stays as it is otherwise, read-only: the checkout and its virtualenv may
+        well live under /tmp."""
+        tmp = tmp or self.data_dir("tmp")
         env = {
             "PATH": f"{self.bin_dir}:/usr/local/bin:/usr/bin:/bin",
             "HOME": "/nonexistent",
+            "TMPDIR": str(tmp),
             "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONUNBUFFERED": "1",
         }
         script = (
-            'set -e; mount --bind "$1" "$1"; '
-            "mount -t tmpfs -o mode=1777,size=64m,nosuid,nodev tmpfs /tmp; "
-            "mount -o remount,bind,ro /; shift; cd /; "
+            'set -e; mount --bind "$1" "$1"; mount --bind "$2" "$2"; '
+            "mount -o remount,bind,ro /; shift 2; cd /; "
             f"exec setpriv --reuid {UID} --regid {GID} --clear-groups --no-new-privs -- "
             'env -i "$@"'
         )
         pairs = [f"{key}={value}" for key, value in env.items()]
         return [
             "unshare", "--mount", "--propagation", "private", "--",
-            "sh", "-c", script, "sh", str(data), *pairs, *command,
+            "sh", "-c", script, "sh", str(data), str(tmp), *pairs, *command,
         ]  # fmt: skip
 
 
@@ -219,15 +223,16 @@ def test_the_sandbox_lets_65532_write_only_to_the_volume_and_tmp(sandbox: Sandbo
         "    except OSError as exc:\n"
         "        print(path, exc.strerror)\n"
     )
-    targets = [f"{data}/x", "/tmp/x", f"{elsewhere}/x", "/x", f"{sandbox.bin_dir}/x"]
+    tmp = sandbox.data_dir("probe-tmp")
+    targets = [f"{data}/x", f"{tmp}/x", f"{elsewhere}/x", "/x", f"{sandbox.bin_dir}/x"]
     result = subprocess.run(
-        sandbox.argv(data, "python", "-c", probe, *targets),
+        sandbox.argv(data, "python", "-c", probe, *targets, tmp=tmp),
         capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
     assert result.stdout.splitlines() == [
         f"{UID} {GID} [] /",
         f"{data}/x ok",
-        "/tmp/x ok",
+        f"{tmp}/x ok",
         f"{elsewhere}/x Read-only file system",
         "/x Read-only file system",
         f"{sandbox.bin_dir}/x Read-only file system",
@@ -288,7 +293,7 @@ async def test_memory_runs_as_65532_on_a_read_only_root(sandbox: Sandbox) -> Non
         "session_id": "s1",
         "type": "decision",
         "title": "Read-only root",
-        "content": "Only the volume and /tmp are writable.",
+        "content": "Only the volume and the temporary directory are writable.",
         "project": "images",
     }
     memory = ("memory", "--db", str(db))
