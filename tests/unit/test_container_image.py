@@ -6,6 +6,7 @@ the images do (UID 65532, read-only root filesystem)."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shlex
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from dockerfile_parse import DockerfileParser
 
 from tests.conftest import REPO
 
@@ -50,28 +52,14 @@ class Stage:
 
 
 def instructions(text: str) -> list[Instruction]:
-    """The logical instructions of a Dockerfile (default escape character, no heredocs): a line
-    ending in a backslash continues on the next one; comment lines, also in the middle of a
-    continued instruction, are dropped, as BuildKit does."""
-    parsed: list[Instruction] = []
-    pending: list[str] = []
-    start = 0
-    for number, raw in enumerate(text.splitlines(), 1):
-        stripped = raw.strip()
-        if stripped.startswith("#") or (not stripped and not pending):
-            continue
-        if not pending:
-            start = number
-        continued = stripped.endswith("\\")
-        pending.append(stripped[:-1].strip() if continued else stripped)
-        if not continued:
-            logical = " ".join(part for part in pending if part)
-            keyword, _, args = logical.partition(" ")
-            assert "<<" not in args, f"line {start}: heredocs are not parsed here"
-            parsed.append(Instruction(keyword.upper(), args.strip(), start))
-            pending = []
-    assert not pending, "the Dockerfile ends in a line continuation"
-    return parsed
+    """The logical instructions of a Dockerfile: dockerfile-parse joins continued lines and drops
+    comment lines, also those inside a continued instruction, as BuildKit does."""
+    parser = DockerfileParser(fileobj=io.BytesIO(text.encode()))
+    return [
+        Instruction(entry["instruction"], " ".join(entry["value"].split()), entry["startline"] + 1)
+        for entry in parser.structure
+        if entry["instruction"] != "COMMENT"
+    ]
 
 
 def substitute(text: str, values: dict[str, str]) -> str:
