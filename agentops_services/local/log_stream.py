@@ -32,10 +32,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from agentops_services.api.v1alpha1.agentrun import TERMINAL_RUN_PHASES
+from agentops_services.httpapi.endpoints import error_response
 from agentops_services.local.api import HEARTBEAT, SSE_HEADERS
 from agentops_services.local.objects import ObjectStore
 from agentops_services.local.paths import DataDir, RuntimeDir
@@ -226,13 +227,13 @@ class LogStreams:
     async def answer(self, request: Request) -> Response:
         segment, name = request.path_params["kind"], request.path_params["name"]
         if segment not in KINDS:
-            return _error(404, f"no logs of {segment!r}: one of {', '.join(KINDS)}", "kind")
+            return error_response(404, f"no logs of {segment!r}: one of {', '.join(KINDS)}", "kind")
         kind, runtime_dir = KINDS[segment]
         if self.store.get(kind, name) is None:
-            return _error(404, f"{kind} {name} not found", "name")
+            return error_response(404, f"{kind} {name} not found", "name")
         since = request.query_params.get("since_line", "")
         if since and not since.isdigit():
-            return _error(422, "since_line must be a line number", "since_line")
+            return error_response(422, "since_line must be a line number", "since_line")
         follower = FileFollower(
             runtime_dir(self.data, name).log,
             int(since) if since else None,
@@ -277,7 +278,3 @@ class LogStreams:
         if kind == "AgentRun" and phase in TERMINAL_RUN_PHASES:
             return f"AgentRun {name} {str(phase).lower()}"
         return None
-
-
-def _error(status: int, message: str, field: str) -> JSONResponse:
-    return JSONResponse({"error": message, "field": field}, status_code=status)
