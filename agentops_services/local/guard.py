@@ -11,9 +11,11 @@ request is refused unless its Host is a loopback name, and refused when it carri
 from __future__ import annotations
 
 import ipaddress
-import json
 
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from agentops_services.httpapi.endpoints import error_response
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 
@@ -43,28 +45,19 @@ class LoopbackGuard:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            headers = dict(scope["headers"])
-            host = headers.get(b"host", b"").decode("latin-1")
-            if not is_loopback(_hostname(host)):
-                await _refuse(send, f"Host {host!r} is not this machine's loopback", "Host")
-                return
-            if b"origin" in headers:
-                await _refuse(send, "requests from web pages are refused", "Origin")
-                return
+        refusal = _refusal(scope) if scope["type"] == "http" else None
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
         await self.app(scope, receive, send)
 
 
-async def _refuse(send: Send, message: str, field: str) -> None:
-    body = json.dumps({"error": message, "field": field}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 403,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+def _refusal(scope: Scope) -> Response | None:
+    """The 403 for a request that did not come from a local program, None for one that did."""
+    headers = dict(scope["headers"])
+    host = headers.get(b"host", b"").decode("latin-1")
+    if not is_loopback(_hostname(host)):
+        return error_response(403, f"Host {host!r} is not this machine's loopback", "Host")
+    if b"origin" in headers:
+        return error_response(403, "requests from web pages are refused", "Origin")
+    return None
