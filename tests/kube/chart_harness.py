@@ -22,16 +22,29 @@ HELM_TIMEOUT = 120.0
 Object = dict[str, Any]
 
 
-def helm(*args: str, kubeconfig: Path | None = None, timeout: float = HELM_TIMEOUT) -> str:
-    """Run helm; its stdout, or AssertionError with its stderr."""
+def _run_helm(
+    args: tuple[str, ...], kubeconfig: Path | None, timeout: float
+) -> subprocess.CompletedProcess[str]:
     binaries = find_binaries()
     assert binaries is not None, "helm is not built (make testenv)"
     command = [str(binaries.helm), *args]
     if kubeconfig is not None:
         command += ["--kubeconfig", str(kubeconfig)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def helm(*args: str, kubeconfig: Path | None = None, timeout: float = HELM_TIMEOUT) -> str:
+    """Run helm; its stdout, or AssertionError with its stderr."""
+    done = _run_helm(args, kubeconfig, timeout)
     assert done.returncode == 0, f"helm {' '.join(args)} failed:\n{done.stderr}"
     return done.stdout
+
+
+def helm_refusal(*args: str) -> str:
+    """Run helm expecting it to fail; its stderr."""
+    done = _run_helm(args, None, HELM_TIMEOUT)
+    assert done.returncode != 0, f"helm {' '.join(args)} succeeded"
+    return done.stderr
 
 
 @dataclass(frozen=True)
@@ -56,6 +69,23 @@ class Release:
 
     def values(self, extra: Mapping[str, Any] | None = None) -> Object:
         return {"agentNamespaces": list(self.agent_namespaces), **(extra or {})}
+
+    def helm(
+        self,
+        verb: str,
+        kubeconfig: Path,
+        *extra: str,
+        chart: Path | None = None,
+        values: Mapping[str, Any] | None = None,
+        directory: Path | None = None,
+    ) -> str:
+        """`helm VERB NAME [CHART] --namespace NS [--values FILE] EXTRA...` on this release:
+        install, upgrade, uninstall. Its output (an install's notes)."""
+        args = [verb, self.name, *([str(chart)] if chart else []), "--namespace", self.namespace]
+        if values is not None:
+            assert directory is not None, "values are passed as a file in `directory`"
+            args += values_args(values, directory)
+        return helm(*args, *extra, kubeconfig=kubeconfig)
 
 
 def values_args(values: Mapping[str, Any], directory: Path) -> list[str]:

@@ -14,8 +14,8 @@ import yaml
 from kubernetes_asyncio import client
 
 from agentops_services.kube import resources as types
-from agentops_services.kube.rest import Kube, Object
-from agentops_services.testing.binaries import KUBERNETES_VERSION, find_binaries
+from agentops_services.kube.rest import Kube, KubeError, Object
+from agentops_services.testing.binaries import KUBERNETES_VERSION
 from agentops_services.testing.controlplane import ControlPlane
 from tests.conftest import REPO, eventually
 from tests.kube.chart_harness import (
@@ -25,6 +25,7 @@ from tests.kube.chart_harness import (
     by_kind,
     cluster_wide,
     helm,
+    helm_refusal,
     impersonating,
     render,
     values_args,
@@ -207,15 +208,11 @@ def test_cluster_wide_rbac_and_an_external_tempo_render(tmp_path: Path) -> None:
 def test_bad_values_are_refused_naming_the_key(
     values: Object, message: str, tmp_path: Path
 ) -> None:
-    binaries = find_binaries()
-    assert binaries is not None
-    done = subprocess.run(
-        [str(binaries.helm), "template", "x", str(CHART), "--kube-version", KUBERNETES_VERSION,
-         *values_args(values, tmp_path)],
-        capture_output=True, text=True, timeout=60, check=False,
+    stderr = helm_refusal(
+        "template", "x", str(CHART), "--kube-version", KUBERNETES_VERSION,
+        *values_args(values, tmp_path),
     )  # fmt: skip
-    assert done.returncode != 0
-    assert message in done.stderr, done.stderr
+    assert message in stderr, stderr
 
 
 # --- the real control plane: dry-run under PodSecurity restricted ----------------------------
@@ -314,7 +311,7 @@ async def test_every_object_passes_a_server_side_dry_run_under_restricted_pod_se
         await _dry_run_pod(k, key.split("/")[0], template)
     loose = {"metadata": {"labels": {}}, "spec": {"containers": [{"name": "c", "image": "x"}]}}
     for namespace in {release.namespace, *release.agent_namespaces}:
-        with pytest.raises(Exception, match="violates PodSecurity"):
+        with pytest.raises(KubeError, match="violates PodSecurity"):
             await _dry_run_pod(k, namespace, loose)
 
 
@@ -337,14 +334,11 @@ async def installed(
     values = {**value_set(release), "console": {"users": [CONSOLE_USER]}}
     await _make_release_namespace(Kube(kube), release, cleanup)
     cleanup.extend((types.NAMESPACE, n) for n in release.agent_namespaces)
-    notes = helm(
-        "install", release.name, str(CHART), "--namespace", release.namespace,
-        *values_args(values, tmp_path), kubeconfig=control_plane.kubeconfig,
-    )  # fmt: skip
+    kubeconfig = control_plane.kubeconfig
+    notes = release.helm("install", kubeconfig, chart=CHART, values=values, directory=tmp_path)
     assert "WARNING" not in notes  # the release namespace is labelled
     yield release
-    helm("uninstall", release.name, "--namespace", release.namespace,
-         kubeconfig=control_plane.kubeconfig)  # fmt: skip
+    release.helm("uninstall", kubeconfig)
 
 
 CONSOLE_USER = "alice@example.com"
@@ -592,18 +586,17 @@ async def test_installing_into_an_unlabelled_namespace_says_how_to_label_it(
 ) -> None:
     release = Release.fresh()
     cleanup.extend((types.NAMESPACE, n) for n in (release.namespace, *release.agent_namespaces))
-    notes = helm(
-        "install", release.name, str(CHART), "--namespace", release.namespace,
-        "--create-namespace", *values_args(release.values(), tmp_path),
-        kubeconfig=control_plane.kubeconfig,
+    kubeconfig = control_plane.kubeconfig
+    notes = release.helm(
+        "install", kubeconfig, "--create-namespace",
+        chart=CHART, values=release.values(), directory=tmp_path,
     )  # fmt: skip
     assert f"WARNING: namespace {release.namespace} does not enforce PodSecurity" in notes
     assert (
         f"kubectl label namespace {release.namespace} pod-security.kubernetes.io/enforce=restricted"
         in notes
     )
-    helm("uninstall", release.name, "--namespace", release.namespace,
-         kubeconfig=control_plane.kubeconfig)  # fmt: skip
+    release.helm("uninstall", kubeconfig)
 
 
 # --- upgrade ----------------------------------------------------------------------------------
@@ -645,30 +638,30 @@ async def test_an_upgrade_from_the_previous_chart_version_keeps_the_memory_volum
     k = Kube(kube)
     await _make_release_namespace(k, release, cleanup)
     cleanup.append((types.NAMESPACE, agents))
-    common = ["--namespace", release.namespace, *values_args(release.values(), tmp_path)]
-    helm("install", release.name, str(previous), *common, kubeconfig=control_plane.kubeconfig)
+    kubeconfig = control_plane.kubeconfig
+    values = release.values()
+    release.helm("install", kubeconfig, chart=previous, values=values, directory=tmp_path)
     claim = await get(k, types.PVC, agents, "agentops-memory-data")
+    deployments = {"agentops-memory": agents, f"{release.name}-operator": release.namespace}
     selectors = {
-        name: (await get(k, types.DEPLOYMENT, agents if name == "agentops-memory" else
-                         release.namespace, name))["spec"]["selector"]
-        for name in ("agentops-memory", f"{release.name}-operator")
-    }  # fmt: skip
+        name: (await get(k, types.DEPLOYMENT, namespace, name))["spec"]["selector"]
+        for name, namespace in deployments.items()
+    }
 
-    helm("upgrade", release.name, str(CHART), *common, kubeconfig=control_plane.kubeconfig)
+    release.helm("upgrade", kubeconfig, chart=CHART, values=values, directory=tmp_path)
     listed = helm("list", "--namespace", release.namespace, "--output", "json",
-                  kubeconfig=control_plane.kubeconfig)  # fmt: skip
+                  kubeconfig=kubeconfig)  # fmt: skip
     (info,) = yaml.safe_load(listed)
     current = yaml.safe_load((CHART / "Chart.yaml").read_text())["version"]
     assert (info["status"], info["revision"]) == ("deployed", "2")
     assert info["chart"] == f"agentops-{current}" != f"agentops-{version}"
     after = await get(k, types.PVC, agents, "agentops-memory-data")
     assert after["metadata"]["uid"] == claim["metadata"]["uid"]
-    for name, selector in selectors.items():
-        namespace = agents if name == "agentops-memory" else release.namespace
-        assert (await get(k, types.DEPLOYMENT, namespace, name))["spec"]["selector"] == selector
+    for name, namespace in deployments.items():
+        live = await get(k, types.DEPLOYMENT, namespace, name)
+        assert live["spec"]["selector"] == selectors[name]
     # Every object of the new version is there.
     for obj in render(release, release.values(), tmp_path):
         kind = types.BY_KIND[obj["kind"]]
         await get(k, kind, obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
-    helm("uninstall", release.name, "--namespace", release.namespace,
-         kubeconfig=control_plane.kubeconfig)  # fmt: skip
+    release.helm("uninstall", kubeconfig)
