@@ -184,8 +184,7 @@ def add_secret(path: Path, name: str, value: str) -> None:
         text, mode = HEADER, PRIVATE_FILE
     else:
         text, mode = read
-        parse_secrets(text, path)  # never rewrite a file we cannot read back
-    kept, placed = [], False
+    kept, placed = [], False  # a line that does not parse raises here, before any write
     for number, existing in enumerate(_lines(text.removesuffix("\n")), start=1):
         parsed = _parse_line(existing, number, path)
         if parsed is None or parsed.name != name:
