@@ -9,7 +9,7 @@ makes none.
 from __future__ import annotations
 
 import json
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -19,6 +19,7 @@ from kubernetes_asyncio import client
 from agentops_services.kube.resources import BY_KIND, ResourceType
 
 REQUEST_TIMEOUT = 30.0
+WARNINGS_KEPT = 100
 WATCH_SLACK = 30.0
 """Extra seconds a watch request may stay open past its server-side timeoutSeconds."""
 JSON = "application/json"
@@ -79,6 +80,9 @@ class Kube:
         self.request_timeout = request_timeout
         self.requests: Counter[str] = Counter()
         """Requests made, by verb (get, list, watch, apply, patch, create, delete)."""
+        self.warnings: deque[str] = deque(maxlen=WARNINGS_KEPT)
+        """The API server's Warning headers (deprecated fields, PodSecurity `warn`), newest
+        last; only the latest are kept."""
 
     async def _call(
         self,
@@ -106,6 +110,7 @@ class Kube:
             raw = await response.read()
             response.release()
             raise _error(response.status, raw)
+        self.warnings.extend(response.headers.getall("Warning", ()))
         return response
 
     async def _json(self, verb: str, method: str, path: str, **options: Any) -> Object:

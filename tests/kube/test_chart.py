@@ -218,26 +218,12 @@ def test_bad_values_are_refused_naming_the_key(
 # --- the real control plane: dry-run under PodSecurity restricted ----------------------------
 
 
-async def _apply(api: client.ApiClient, obj: Object, *, dry_run: bool) -> list[str]:
+async def _apply(kube: Kube, obj: Object, *, dry_run: bool) -> list[str]:
     """Server-side apply of one rendered object as helm's field manager; the API server's
     warnings (PodSecurity `warn` reports through them)."""
-    kind = types.BY_KIND[obj["kind"]]
-    meta = obj["metadata"]
-    query = [("fieldManager", "helm"), ("force", "true")]
-    if dry_run:
-        query.append(("dryRun", "All"))
-    response = await api.call_api(
-        kind.path(meta.get("namespace"), meta["name"]), "PATCH",
-        query_params=query,
-        header_params={"Content-Type": "application/apply-patch+yaml", "Accept": "application/json"},
-        body=obj, auth_settings=["BearerToken"], _preload_content=False, _request_timeout=30,
-    )  # fmt: skip
-    try:
-        body = await response.text()
-        assert response.status < 300, f"{obj['kind']} {meta['name']}: {response.status} {body}"
-        return list(response.headers.getall("Warning", []))
-    finally:
-        response.release()
+    kube.warnings.clear()
+    await kube.apply(obj, "helm", dry_run=dry_run)
+    return list(kube.warnings)
 
 
 async def _dry_run_pod(kube: Kube, namespace: str, template: Object) -> None:
@@ -286,7 +272,7 @@ async def test_every_object_passes_a_server_side_dry_run_under_restricted_pod_se
     namespaces = [o for o in objects if o["kind"] == "Namespace"]
     assert len(namespaces) == len(release.agent_namespaces)
     for obj in namespaces:  # namespaced objects cannot be dry-run into a namespace that is not
-        await _apply(kube, obj, dry_run=False)
+        await _apply(k, obj, dry_run=False)
     for obj in namespaces:
         live = await get(k, types.NAMESPACE, "", obj["metadata"]["name"])
         assert RESTRICTED.items() <= live["metadata"]["labels"].items()
@@ -296,7 +282,7 @@ async def test_every_object_passes_a_server_side_dry_run_under_restricted_pod_se
         if obj["kind"] != "Namespace":
             meta = obj["metadata"]
             key = f"{obj['kind']} {meta.get('namespace', '')}/{meta['name']}"
-            warnings[key] = await _apply(kube, obj, dry_run=True)
+            warnings[key] = await _apply(k, obj, dry_run=True)
     assert not {key: found for key, found in warnings.items() if found}
     assert len(warnings) == len(objects) - len(namespaces)
 
@@ -304,7 +290,7 @@ async def test_every_object_passes_a_server_side_dry_run_under_restricted_pod_se
     # that is not restricted is refused in the same namespaces (so this check can fail).
     for obj in objects:
         if obj["kind"] == "ServiceAccount":
-            await _apply(kube, obj, dry_run=False)  # the pods' admission looks them up
+            await _apply(k, obj, dry_run=False)  # the pods' admission looks them up
     templates = _pod_templates(objects)
     assert templates
     for key, template in templates.items():
