@@ -36,6 +36,36 @@ class BackendError(Exception):
     """A request the platform refused or could not answer; the message is for people."""
 
 
+class ServiceStates:
+    """Service label -> how it is reached, told to whoever follows it (the footer): a new
+    listener at once, then at every change."""
+
+    def __init__(self) -> None:
+        self._states: dict[str, str] = {}
+        self._listeners: list[StatesListener] = []
+
+    @property
+    def current(self) -> Mapping[str, str]:
+        return dict(self._states)
+
+    def get(self, label: str) -> str:
+        return self._states.get(label, "")
+
+    def listen(self, listener: StatesListener) -> Callable[[], None]:
+        self._listeners.append(listener)
+        listener(self.current)
+        return lambda: self._listeners.remove(listener)
+
+    def publish(self, label: str, state: str) -> None:
+        self._states[label] = state
+        for listener in list(self._listeners):
+            listener(self.current)
+
+    def clear(self) -> None:
+        """Forget every state (the routes closed), without telling anyone."""
+        self._states.clear()
+
+
 @dataclass(frozen=True)
 class Location:
     """What the header shows: how the console is connected, and where."""

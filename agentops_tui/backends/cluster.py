@@ -72,6 +72,7 @@ class ClusterBackend:
 
     def _access(self, namespace: str) -> ServiceAccess:
         access = ServiceAccess(self.kube, namespace, env=os.environ, config=self._services_config)
+        # Told at once (nothing reached yet), which also empties the footer on `:ns`.
         access.listen(self._announce_services)
         return access
 
@@ -153,7 +154,6 @@ class ClusterBackend:
         for informer in self._informers.values():
             await informer.stop()
         await self._services.close()
-        self._announce_services({})
         self.location = Location("cluster", self.location.context, namespace)
         self._informers = self._follow(namespace)
         self._services = self._access(namespace)

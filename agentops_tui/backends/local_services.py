@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from agentops_tui.backends.base import BackendError, ServiceRef, StatesListener
+from agentops_tui.backends.base import BackendError, ServiceRef, ServiceStates, StatesListener
 
 HTTP_TIMEOUT = httpx.Timeout(10.0)
 """Per request, as in a cluster; a stream that may stay quiet longer sets its own."""
@@ -33,18 +33,16 @@ class LoopbackServices:
         self._http = httpx.AsyncClient(base_url=platform_url, timeout=ASK_TIMEOUT, trust_env=False)
         self._answer: dict[str, Any] | None = None
         self._clients: dict[ServiceRef, httpx.AsyncClient] = {}
-        self._states: dict[str, str] = {}
-        self._listeners: list[StatesListener] = []
+        self._states = ServiceStates()
         self._lock = asyncio.Lock()
 
     @property
     def states(self) -> Mapping[str, str]:
-        return dict(self._states)
+        return self._states.current
 
     def listen(self, listener: StatesListener) -> Callable[[], None]:
-        self._listeners.append(listener)
-        listener(self.states)
-        return lambda: self._listeners.remove(listener)
+        """Follow the states: told them at once, then at every change."""
+        return self._states.listen(listener)
 
     async def answer(self, *, refresh: bool = False) -> dict[str, Any]:
         """The platform's `/api/v1/services` answer (asked once, again when `refresh`)."""
@@ -90,9 +88,7 @@ class LoopbackServices:
             return self._clients[ref]
 
     def publish(self, label: str, url: str) -> None:
-        self._states[label] = f"loopback {url}"
-        for listener in list(self._listeners):
-            listener(self.states)
+        self._states.publish(label, f"loopback {url}")
 
     async def close(self) -> None:
         for client in self._clients.values():

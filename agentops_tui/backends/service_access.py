@@ -31,7 +31,7 @@ from agentops_services.kube.forwarding import ForwardState, ForwardSupervisor
 from agentops_services.kube.podresolver import KubePodResolver, ServiceTarget
 from agentops_services.kube.portforward import auth_headers, ssl_context
 from agentops_services.kube.rest import Kube
-from agentops_tui.backends.base import Role, ServiceRef, StatesListener
+from agentops_tui.backends.base import Role, ServiceRef, ServiceStates, StatesListener
 
 READY_WAIT = 5.0
 """Seconds to wait for a new forward to settle before handing out its client: long enough for
@@ -77,23 +77,17 @@ class ServiceAccess:
         self.ready_wait = ready_wait
         self._clients: dict[ServiceRef, httpx.AsyncClient] = {}
         self._forwards: list[ForwardSupervisor] = []
-        self._states: dict[str, str] = {}
-        self._listeners: list[StatesListener] = []
+        self._states = ServiceStates()
         self._lock = asyncio.Lock()
 
     @property
     def states(self) -> Mapping[str, str]:
         """Service label -> how it is reached right now (for the footer)."""
-        return dict(self._states)
+        return self._states.current
 
     def listen(self, listener: StatesListener) -> Callable[[], None]:
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
-
-    def _publish(self, label: str, state: str) -> None:
-        self._states[label] = state
-        for listener in list(self._listeners):
-            listener(self.states)
+        """Follow the states: told them at once, then at every change."""
+        return self._states.listen(listener)
 
     async def client(self, ref: ServiceRef) -> httpx.AsyncClient:
         """An HTTP client whose base URL reaches the service (opened on first use)."""
@@ -111,7 +105,7 @@ class ServiceAccess:
         if url is None and ref.url:
             url = ref.url.rstrip("/")
         if url is not None:
-            self._publish(ref.label, f"direct {url}")
+            self._states.publish(ref.label, f"direct {url}")
             return httpx.AsyncClient(base_url=url, timeout=HTTP_TIMEOUT)
         forward = await self._forward(ref)
         if forward is not None:
@@ -125,7 +119,7 @@ class ServiceAccess:
         settled = asyncio.Event()
 
         def on_state(state: ForwardState) -> None:
-            self._publish(ref.label, f"⇄ {state}")
+            self._states.publish(ref.label, f"⇄ {state}")
             if state.phase != "connecting":
                 settled.set()
 
@@ -146,7 +140,7 @@ class ServiceAccess:
             f"{configuration.host}/api/v1/namespaces/{self.namespace_of(ref)}"
             f"/services/{ref.name}:{ref.port}/proxy"
         )
-        self._publish(ref.label, f"via API server proxy ({self._states.get(ref.label, '')})")
+        self._states.publish(ref.label, f"via API server proxy ({self._states.get(ref.label)})")
         return httpx.AsyncClient(
             base_url=url,
             auth=KubeAuth(configuration),
