@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from agentops_services.api.v1alpha1 import Agent, AgentResource, AgentTool, Provider
+from agentops_services.local.kinds import NAMESPACE
 
 T = TypeVar("T")
-LOCAL_NAMESPACE = "local"
-"""The one namespace of the embedded platform (AGENT_NAMESPACE of its runtimes)."""
+LOCAL_NAMESPACE = NAMESPACE
+"""The one namespace of the embedded platform (AGENT_NAMESPACE of its runtimes): the store's."""
 
 
 @dataclass(frozen=True)
