@@ -30,7 +30,6 @@ from typing import Any
 from agentops_services.api.model import format_time
 from agentops_services.api.v1alpha1 import Agent
 from agentops_services.local.catalog import Catalog, References
-from agentops_services.local.paths import RuntimeDir
 from agentops_services.local.ports import LOOPBACK
 from agentops_services.local.processes import (
     PORT,
@@ -61,6 +60,8 @@ def process_name(agent: str) -> str:
 @dataclass
 class _Runtime:
     digest: str
+    notes: list[DesiredCondition]
+    """CredentialsFound and LocallySupported (they follow from what the digest covers)."""
     event: ProcessEvent | None = None
 
 
@@ -87,7 +88,6 @@ class DaemonAgents:
     """The runtimes of daemon Agents and the status of every Agent."""
 
     def __init__(self, host: RuntimeHost, sink: StatusSink) -> None:
-        self.host = host
         self.supervisor = host.supervisor
         self.data = host.data
         self.setup = host.setup
@@ -95,7 +95,6 @@ class DaemonAgents:
         """Agent statuses (Schedules records lastScheduleTime through it too)."""
         self._runtimes: dict[str, _Runtime] = {}
         self._agents: dict[str, Agent] = {}
-        self._notes: dict[str, list[DesiredCondition]] = {}
         self._blocked: set[str] = set()
         """Agents missing a reference: their status says so, whatever their runtime does."""
         self._lock = asyncio.Lock()
@@ -108,9 +107,6 @@ class DaemonAgents:
         runtime = self._runtimes.get(name)
         event = runtime.event if runtime else None
         return event.url if event and event.state is ProcessState.READY else None
-
-    def runtime_dir(self, name: str) -> RuntimeDir:
-        return self.data.agent(name)
 
     async def wait_ready(self, name: str) -> str:
         """The runtime URL of `name` once it serves (the caller bounds the wait)."""
@@ -188,7 +184,6 @@ class DaemonAgents:
         directory = self.data.agent(name).create()
         prepared = self.setup.prepare(agent, references, directory, secrets)
         local, env = prepared.local, prepared.environment
-        self._notes[name] = self._local_conditions(local, env)
         argv = (
             *self.setup.command,
             "--config", str(directory.config),
@@ -204,7 +199,7 @@ class DaemonAgents:
         local.write(directory.root, directory.config)
         if current is not None:
             await self.supervisor.stop(process_name(name), keep_port=True)
-        self._runtimes[name] = _Runtime(digest)
+        self._runtimes[name] = _Runtime(digest, self._local_conditions(local, env))
         spec = ProcessSpec(
             name=process_name(name),
             argv=argv,
@@ -275,5 +270,5 @@ class DaemonAgents:
             "serviceURL": event.url if event else None,
         }
         accepted = condition(ACCEPTED, "True", "Valid", "Spec and references are valid")
-        conditions = [accepted, *self._notes.get(name, []), ready]
+        conditions = [accepted, *runtime.notes, ready]
         await self.statuses.publish(agent, conditions, **fields)
