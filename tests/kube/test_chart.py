@@ -196,6 +196,28 @@ def test_cluster_wide_rbac_and_an_external_tempo_render(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("endpoint", "port"),
+    [
+        ("http://tempo.observability.svc:4318", 4318),
+        ("https://otlp.example.com:4443/v1", 4443),
+        ("https://otlp.example.com", 443),
+        ("http://collector.observability.svc", 80),
+    ],
+)
+def test_the_memory_service_may_reach_an_external_trace_receiver_on_its_port(
+    endpoint: str, port: int, tmp_path: Path
+) -> None:
+    release = Release.fresh()
+    values = release.values(
+        {"tracing": {"mode": "external", "external": {"otlpEndpoint": endpoint}}}
+    )
+    objects = render(release, values, tmp_path)
+    (agents,) = release.agent_namespaces
+    egress = by_kind(objects, "NetworkPolicy")[f"{agents}/agentops-memory"]["spec"]["egress"]
+    assert egress[-1] == {"ports": [{"protocol": "TCP", "port": port}]}
+
+
+@pytest.mark.parametrize(
     ("values", "message"),
     [
         ({"operator": {"replica": 2}}, "additional properties 'replica' not allowed"),

@@ -154,7 +154,9 @@ grant what they do not have). Secrets: read only, to check Provider keys and res
   ports:
     - {protocol: TCP, port: 4318}
 {{- else if eq .Values.tracing.mode "external" }}
+{{- $endpoint := .Values.tracing.external.otlpEndpoint }}
+{{- $port := regexFind ":[0-9]+" (trimPrefix "http://" (trimPrefix "https://" $endpoint)) | trimPrefix ":" }}
 - ports:
-    - {protocol: TCP, port: {{ regexFind ":[0-9]+" .Values.tracing.external.otlpEndpoint | trimPrefix ":" | default "4318" }}}
+    - {protocol: TCP, port: {{ $port | default (ternary "443" "80" (hasPrefix "https://" $endpoint)) }}}
 {{- end }}
 {{- end -}}
