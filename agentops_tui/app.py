@@ -100,7 +100,6 @@ class AgentOpsApp(App[None]):
         self.chats = self._chats()
         self.switch_screen(self._view(HOME))
         self.backend.listen_problems(self._problems_changed)
-        self._problems_changed(self.backend.problems())
         # Everything made so far lives as long as the console: the imported libraries, the
         # caches of the first listing. Frozen, the collector's full passes stop scanning it:
         # with 1,000 Agents listed a full pass took 150-250 ms, a visible stall whenever a
@@ -356,7 +355,6 @@ class AgentOpsApp(App[None]):
         await previous.stop()
         await self._home()
         backend.listen_problems(self._problems_changed)
-        self._problems_changed(backend.problems())
         self.notify(f"Context {name}, namespace {backend.location.namespace}")
 
     async def memory_command(self, session: ChatSession, command: SlashCommand) -> None:

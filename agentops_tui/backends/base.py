@@ -141,7 +141,8 @@ class Backend(Protocol):
         refuses an invalid object outright."""
 
     def listen_problems(self, listener: ProblemsListener) -> Callable[[], None]:
-        """Follow the problems; returns the function that stops following."""
+        """Follow the problems: told them at once, then whenever they change; returns the
+        function that stops following."""
 
     async def delete(self, kind: str, name: str) -> None: ...
 

@@ -176,6 +176,7 @@ class ClusterBackend:
 
     def listen_problems(self, listener: ProblemsListener) -> Callable[[], None]:
         self._problem_listeners.append(listener)
+        listener(self.problems())
         return lambda: self._problem_listeners.remove(listener)
 
     async def service(self, ref: ServiceRef) -> httpx.AsyncClient:

@@ -134,6 +134,7 @@ class LocalBackend:
 
     def listen_problems(self, listener: ProblemsListener) -> Callable[[], None]:
         self._problem_listeners.append(listener)
+        listener(self.problems())
         return lambda: self._problem_listeners.remove(listener)
 
     async def delete(self, kind: str, name: str) -> None:
