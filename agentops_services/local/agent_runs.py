@@ -35,7 +35,7 @@ from agentops_services.local.status import Clock, StatusBook, StatusSink, utc_no
 from agentops_services.operator.builders.conditions import DesiredCondition, condition
 from agentops_services.operator.builders.job import deadline_seconds
 from agentops_services.operator.builders.run_result import RunEnd, run_failed
-from agentops_services.operator.reconcilers.admission import TERMINAL
+from agentops_services.operator.reconcilers.admission import TERMINAL, run_order
 
 LOG = logging.getLogger("agentops.local.agent_runs")
 
@@ -75,11 +75,6 @@ class _Active:
     order: tuple[str, str]
     running: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
-
-
-def _order(run: AgentRun) -> tuple[str, str]:
-    created = run.metadata.creation_timestamp
-    return (created.isoformat() if created else "", run.name)
 
 
 class _Report:
@@ -164,7 +159,7 @@ class AgentRuns:
 
     async def _admit_all(self) -> None:
         ahead: dict[str, int] = {}
-        for run in sorted(self._runs.values(), key=_order):
+        for run in sorted(self._runs.values(), key=run_order):
             if run.name in self._active or self._ended(run):
                 continue
             if self._interrupted(run):
@@ -220,7 +215,7 @@ class AgentRuns:
     # --- execution ----------------------------------------------------------------------------
 
     def _start(self, run: AgentRun, agent: Agent, executor: RunExecutor) -> None:
-        active = _Active(agent.name, _order(run))
+        active = _Active(agent.name, run_order(run))
         self._active[run.name] = active
         report = _Report(self, run.name, active)
         context = RunContext(run, agent, self._catalog, self._secrets)

@@ -21,7 +21,8 @@ Slot = tuple[str, str]
 """(namespace, agent)."""
 
 
-def _order(run: AgentRun) -> tuple[str, str]:
+def run_order(run: AgentRun) -> tuple[str, str]:
+    """Oldest first, by (creationTimestamp, name): the order runs are admitted in."""
     created = run.metadata.creation_timestamp
     return (created.isoformat() if created else "", run.name)
 
@@ -58,13 +59,13 @@ class Admission:
                 if r.name != run.name
                 and ((r.status and r.status.phase == "Running") or r.name in admitted)
             ),
-            key=_order,
+            key=run_order,
         )
         waiting = sorted(
             (r for r in current if r.name != run.name and r.name not in {a.name for a in active}),
-            key=_order,
+            key=run_order,
         )
-        ahead = sum(1 for r in waiting if _order(r) < _order(run))
+        ahead = sum(1 for r in waiting if run_order(r) < run_order(run))
         return Decision(admit=len(active) + ahead < limit, active=active, ahead=ahead)
 
     def admit(self, slot: Slot, run: str) -> None:
