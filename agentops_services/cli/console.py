@@ -29,6 +29,21 @@ def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--namespace", "-n", help="namespace (default: the context's)")
 
 
+def add_data_dir_arguments(parser: argparse.ArgumentParser, note: str = "") -> None:
+    """--data-dir and --resources, as every command that runs or finds the embedded platform
+    takes them (`note` starts their help)."""
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help=f"{note}the platform's data dir (AGENTOPS_DATA_DIR; default $XDG_DATA_HOME/agentops)",
+    )
+    parser.add_argument(
+        "--resources",
+        type=Path,
+        help=f"{note}the resource folder (default: resources/ in the data dir)",
+    )
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_cluster_arguments(parser)
     parser.add_argument(
@@ -36,15 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="use the embedded platform on this machine (the default without a kubeconfig)",
     )
-    parser.add_argument(
-        "--data-dir",
-        type=Path,
-        help="embedded: the platform's data dir (AGENTOPS_DATA_DIR; default "
-        "$XDG_DATA_HOME/agentops)",
-    )
-    parser.add_argument(
-        "--resources", type=Path, help="embedded: the resource folder (default: data dir/resources)"
-    )
+    add_data_dir_arguments(parser, "embedded: ")
     parser.add_argument("--readonly", action="store_true", help="hide every action that writes")
 
 

@@ -8,8 +8,9 @@ import asyncio
 import contextlib
 import signal
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from agentops_services.cli.console import add_data_dir_arguments
 
 if TYPE_CHECKING:
     from agentops_services.local.paths import DataDir
@@ -28,15 +29,7 @@ def register(subparsers: Any) -> None:
             "offline demo). Stops on Ctrl-C or SIGTERM."
         ),
     )
-    parser.add_argument(
-        "--data-dir",
-        type=Path,
-        help="where the platform keeps its state (AGENTOPS_DATA_DIR; default "
-        "$XDG_DATA_HOME/agentops)",
-    )
-    parser.add_argument(
-        "--resources", type=Path, help="the resource folder (default: resources/ in the data dir)"
-    )
+    add_data_dir_arguments(parser)
     parser.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
     parser.add_argument(
         "--port", type=int, default=7400, help="the platform API's port (default 7400; 0: any)"
