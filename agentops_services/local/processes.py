@@ -49,8 +49,8 @@ HEALTH_INTERVAL = (0.05, 0.5)
 PUMP_DRAIN_TIMEOUT = 2.0
 """After an exit, how long the last output may take to arrive (a grandchild in another
 session could hold the pipe open forever)."""
-STARTED_PIDS = 64
-"""How many of a process's past pids are remembered (for checks that nothing survived)."""
+STARTED_PIDS = 1024
+"""How many started pids the supervisor remembers (for checks that nothing survived)."""
 
 
 class ProcessState(StrEnum):
@@ -146,17 +146,15 @@ class SupervisedProcess:
         backoff: Backoff,
         grace: float,
         log_limit: int,
-        started_pids: deque[int] | None = None,
+        started_pids: deque[int],
     ) -> None:
         self.spec = spec
         self.state = ProcessState.STARTING
         self.pid: int | None = None
         self.port: int | None = None
         self.exit_code: int | None = None
-        self.started_pids: deque[int] = (
-            deque(maxlen=STARTED_PIDS) if started_pids is None else started_pids
-        )
-        """Its pids, newest last (the supervisor's record of all of them when it made it)."""
+        self.started_pids = started_pids
+        """The pids started, newest last (the supervisor's record, shared by its processes)."""
         self._listener = listener
         self._ports = ports
         self._backoff = backoff
@@ -353,7 +351,7 @@ class ProcessSupervisor:
         self.grace = grace
         self.log_limit = log_limit
         self.ports = ports or PortBook()
-        self.started_pids: deque[int] = deque(maxlen=STARTED_PIDS * 16)
+        self.started_pids: deque[int] = deque(maxlen=STARTED_PIDS)
         """Every pid started, newest last (bounded): what must not outlive the platform."""
         self._processes: dict[str, SupervisedProcess] = {}
 
