@@ -56,6 +56,7 @@ from agentops_services.local.resource_file import (
     ResourceFile,
     file_form,
     parse_resource_file,
+    unloadable_file,
 )
 
 LOG = logging.getLogger(__name__)
@@ -168,10 +169,7 @@ class ResourceFolder:
                 stored = self._stored_by_file() if stored is None else stored
                 previous = ResourceFile(objects=stored.get(rel, {}))
             if isinstance(content, str):
-                problem = FileProblem(rel, 1, "", content + _kept_note(previous.objects))
-                self._files[rel] = ResourceFile(
-                    "", dict(previous.objects), dict(previous.lines), [problem]
-                )
+                self._files[rel] = unloadable_file(rel, "", previous, content)
                 changed = True
                 continue
             digest = hashlib.sha256(content).hexdigest()
@@ -180,15 +178,8 @@ class ResourceFolder:
             try:
                 text = content.decode("utf-8")
             except UnicodeDecodeError as exc:
-                problem = FileProblem(
-                    rel,
-                    1,
-                    "",
-                    f"the file is not UTF-8 text ({exc.reason})" + _kept_note(previous.objects),
-                )
-                parsed = ResourceFile(
-                    digest, dict(previous.objects), dict(previous.lines), [problem]
-                )
+                reason = f"the file is not UTF-8 text ({exc.reason})"
+                parsed = unloadable_file(rel, digest, previous, reason)
             else:
                 parsed = parse_resource_file(rel, text, previous.objects, self._stored_defaulted)
                 parsed.digest = digest
@@ -420,13 +411,6 @@ class ResourceFolder:
 
 def _new_file(kind: str, name: str) -> str:
     return f"{kind.lower()}/{name}.yaml"
-
-
-def _kept_note(objects: Mapping[Key, Object]) -> str:
-    if not objects:
-        return ""
-    labels = ", ".join(f"{kind}/{name}" for kind, name in sorted(objects))
-    return f" (the last valid {labels} stay in effect)"
 
 
 def _editable_text(path: Path, rel: str) -> str:

@@ -8,7 +8,7 @@ object, by no longer defining it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from agentops_services.api.manifests import ManifestReport, StoredObject, check_manifests
@@ -47,15 +47,24 @@ def parse_resource_file(
         kept = {key: obj for key, obj in previous.items() if key not in parsed.objects}
         parsed.objects.update(kept)
         if syntax and kept:
-            labels = ", ".join(f"{kind}/{name}" for kind, name in sorted(kept))
             first = parsed.problems[0]
             parsed.problems[0] = FileProblem(
-                rel,
-                first.line,
-                first.field,
-                f"{first.message} (the last valid {labels} stay in effect until it is fixed)",
+                rel, first.line, first.field, first.message + _kept_note(kept, " until it is fixed")
             )
     return parsed
+
+
+def _kept_note(objects: Iterable[Key], until: str = "") -> str:
+    """What a problem adds when the file's last valid objects stay in effect ("" for none)."""
+    labels = ", ".join(f"{kind}/{name}" for kind, name in sorted(objects))
+    return f" (the last valid {labels} stay in effect{until})" if labels else ""
+
+
+def unloadable_file(rel: str, digest: str, previous: ResourceFile, reason: str) -> ResourceFile:
+    """A file that cannot be parsed at all: its last valid objects stay, with one problem
+    saying why."""
+    problem = FileProblem(rel, 1, "", reason + _kept_note(previous.objects))
+    return ResourceFile(digest, dict(previous.objects), dict(previous.lines), [problem])
 
 
 def _take(
