@@ -84,8 +84,8 @@ def _chat_models(names: list[str], families: list[list[str]]) -> list[str]:
 async def _get_json(
     url: str, timeout: float, *, headers: dict[str, str] | None = None, loopback: bool = False
 ) -> Any:
-    """The JSON answer of GET `url`; raises httpx.HTTPError or ValueError. A loopback probe
-    ignores proxy settings, which would send it elsewhere."""
+    """The JSON answer of GET `url`; raises httpx.HTTPError, httpx.InvalidURL (a mistyped
+    URL) or ValueError. A loopback probe ignores proxy settings, which would send it elsewhere."""
     async with httpx.AsyncClient(timeout=timeout, trust_env=not loopback) as client:
         response = await client.get(url, headers=headers)
         response.raise_for_status()
@@ -130,7 +130,7 @@ async def _listed_models(
     say."""
     try:
         models = await server_models(base_url, probes.server_timeout, key)
-    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError, KeyError, TypeError) as exc:
         notes.append(f"{base_url} did not list its models ({type(exc).__name__})")
         return []
     if not models:

@@ -273,10 +273,12 @@ async def test_openai_key_and_base_url_ask_that_server_with_the_key(
     assert fake.requests == [("/v1/models", "Bearer sk-local")]
 
 
+@pytest.mark.parametrize("mistyped", [False, True], ids=["closed-port", "mistyped-port"])
 async def test_an_openai_base_url_that_does_not_answer_is_passed_over_with_a_note(
-    data: DataDir, no_ollama: Probes, monkeypatch: pytest.MonkeyPatch
+    data: DataDir, no_ollama: Probes, monkeypatch: pytest.MonkeyPatch, mistyped: bool
 ) -> None:
-    monkeypatch.setenv("OPENAI_BASE_URL", f"{closed_port_url()}/v1")
+    url = "http://127.0.0.1:80O0" if mistyped else closed_port_url()  # a letter O, not a 0
+    monkeypatch.setenv("OPENAI_BASE_URL", f"{url}/v1")
 
     report = await run(data, no_ollama)
 
