@@ -137,20 +137,26 @@ async def test_chat_with_the_assistant_runs_a_tool_and_its_trace_opens(served: S
         embedded_console(served) as app,
         app.run_test(size=SIZE, notifications=True) as pilot,
     ):
-        await agents_listed(app)
-        await pilot.press("t")  # assistant, the first row
-        chat = await chat_open(app)
-        await pilot.press(*"what is in the workspace?", "enter")
+        trace_id = await _workspace_turn(app, pilot, "ls")
+        await _open_trace(app, pilot, trace_id)
 
-        async def answered() -> None:
-            transcript = chat.session.transcript
-            assert transcript.state == "idle" and transcript.trace_id, transcript.state
-            cards = [(c.tool.tool_name, c.tool.status) for c in chat.query(ToolCard)]
-            assert ("ls", "completed") in cards, cards
 
-        await eventually(answered, timeout=TURN)
-        trace_id = chat.session.transcript.trace_id
-        await _open_trace(app, pilot, str(trace_id))
+async def _workspace_turn(app: AgentOpsApp, pilot: Pilot[Any], *tools: str) -> str:
+    """t on the assistant (the first row), "what is in the workspace?", until the turn is over
+    with a trace and each of `tools` completed; the turn's trace id."""
+    await agents_listed(app)
+    await pilot.press("t")
+    chat = await chat_open(app)
+    await pilot.press(*"what is in the workspace?", "enter")
+
+    async def answered() -> None:
+        transcript = chat.session.transcript
+        assert transcript.state == "idle" and transcript.trace_id, transcript.state
+        cards = [(c.tool.tool_name, c.tool.status) for c in chat.query(ToolCard)]
+        assert all((tool, "completed") in cards for tool in tools), cards
+
+    await eventually(answered, timeout=TURN)
+    return str(chat.session.transcript.trace_id)
 
 
 REMEMBERED = "Workspace layout for flamingo reports"
@@ -195,24 +201,12 @@ async def test_with_a_provider_in_the_environment_a_turn_runs_tools_saves_memory
         embedded_console(served) as app,
         app.run_test(size=SIZE, notifications=True) as pilot,
     ):
-        await agents_listed(app)
-        await pilot.press("t")  # assistant, the first row
-        chat = await chat_open(app)
-        await pilot.press(*"what is in the workspace?", "enter")
-
-        async def answered() -> None:
-            transcript = chat.session.transcript
-            assert transcript.state == "idle" and transcript.trace_id, transcript.state
-            cards = [(c.tool.tool_name, c.tool.status) for c in chat.query(ToolCard)]
-            assert ("ls", "completed") in cards and ("mem_save", "completed") in cards, cards
-
-        await eventually(answered, timeout=TURN)
+        trace_id = await _workspace_turn(app, pilot, "ls", "mem_save")
         chats = [r for r in fake.requests if r.path == "/v1/chat/completions"]
         assert len(chats) >= 3, [r.path for r in fake.requests]
         for request in chats:
             assert request.body["model"] == FAKE_MODEL
             assert request.headers["authorization"] == f"Bearer {FAKE_KEY}"
-        trace_id = str(chat.session.transcript.trace_id)
 
         await pilot.press("escape")
         await eventually(lambda: _async(_is, app, ResourceListScreen))
@@ -229,7 +223,7 @@ async def test_with_a_provider_in_the_environment_a_turn_runs_tools_saves_memory
         await pilot.press("escape", "escape")
         await eventually(lambda: _async(_is, app, ResourceListScreen))
         await pilot.press("t")
-        chat = await chat_open(app)
+        await chat_open(app)
         await _open_trace(app, pilot, trace_id, "ls", "mem_save", FAKE_MODEL)
 
 
