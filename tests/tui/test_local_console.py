@@ -325,7 +325,12 @@ async def test_an_invalid_file_is_told_with_file_and_line_and_marked_until_fixed
         bar = app.screen.query_one(LocationBar)
         assert "resource problem" in bar.warning and ":problems" in bar.warning
         await pilot.press("colon", *"problems", "enter")
-        await pilot.pause()
+
+        async def listed() -> None:
+            shown = [n.message for n in app._notifications if n.title == "Resource folder"]
+            assert any("broken.yaml:6" in m and "spec.mode" in m for m in shown), shown
+
+        await eventually(listed)
         broken.unlink()
 
         async def cleared() -> None:
