@@ -17,13 +17,14 @@ after a drop it asks again from the last line it delivered, in the file that lin
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from httpx_sse import aconnect_sse
+from httpx_sse import EventSource, aconnect_sse
 
 from agentops_services.api.v1alpha1 import KINDS
 from agentops_services.kube.podlogs import LogEvent, LogLine, LogStatus
@@ -142,19 +143,26 @@ class PlatformClient:
 
     # --- watching --------------------------------------------------------------------
 
+    @contextlib.asynccontextmanager
+    async def _stream(
+        self, path: str, params: Mapping[str, Any] | None
+    ) -> AsyncIterator[EventSource]:
+        """An SSE stream at `path`, taken as dropped when silent past `watch_read_timeout`;
+        the platform's refusal raised when it answers with one."""
+        timeout = httpx.Timeout(self._timeout, read=self.watch_read_timeout)
+        async with aconnect_sse(self._http, "GET", path, params=params, timeout=timeout) as source:
+            if not source.response.is_success:
+                await source.response.aread()
+                _raise_refusal(source.response)
+            yield source
+
     async def events(self, since: int | None = None) -> AsyncGenerator[WatchEvent, None]:
         """One watch connection: the changes after `since` (None: from now), until the
         server ends it. Raises ResyncRequiredError when told to list again, UnreachableError
         when the connection fails or stays silent past `watch_read_timeout`."""
         params = {"since": since} if since is not None else None
-        timeout = httpx.Timeout(self._timeout, read=self.watch_read_timeout)
         try:
-            async with aconnect_sse(
-                self._http, "GET", "/api/v1/watch", params=params, timeout=timeout
-            ) as source:
-                if not source.response.is_success:
-                    await source.response.aread()
-                    _raise_refusal(source.response)
+            async with self._stream("/api/v1/watch", params) as source:
                 async for sse in source.aiter_sse():
                     if sse.event == "resync":
                         resync = Resync.model_validate_json(sse.data)
@@ -205,18 +213,12 @@ class PlatformClient:
         delivered before; returns after the `ended` status (the platform said the log cannot
         grow any more, or does not know the object)."""
         path = f"/api/v1/logs/{plural_of(kind)}/{name}"
-        timeout = httpx.Timeout(self._timeout, read=self.watch_read_timeout)
         resume: dict[str, str | int] = {}
         delay = FIRST_BACKOFF
         yield LogStatus("connecting")
         while True:
             try:
-                async with aconnect_sse(
-                    self._http, "GET", path, params=resume, timeout=timeout
-                ) as source:
-                    if not source.response.is_success:
-                        await source.response.aread()
-                        _raise_refusal(source.response)
+                async with self._stream(path, resume) as source:
                     yield LogStatus("streaming")
                     async for sse in source.aiter_sse():
                         data = json.loads(sse.data) if sse.event in ("line", "end") else {}
