@@ -245,14 +245,16 @@ class LogStreams:
         )  # fmt: skip
 
     async def _stream(self, kind: str, name: str, follower: FileFollower) -> AsyncIterator[bytes]:
+        """The follower reads on a thread: a backlog or a rotated file is megabytes, and the
+        event loop also serves the store, the API and the controllers."""
         loop = asyncio.get_running_loop()
         try:
-            lines = follower.backlog()
+            lines = await asyncio.to_thread(follower.backlog)  # up to two whole files
             quiet_since = loop.time()
             while not self._closed.is_set():
                 ended = self._ended(kind, name)
                 if ended is not None:
-                    lines += follower.rest()
+                    lines += await asyncio.to_thread(follower.rest)
                 for line in lines:
                     yield _line_frame(line)
                 if ended is not None:
@@ -265,7 +267,7 @@ class LogStreams:
                     yield HEARTBEAT
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._closed.wait(), self.poll)
-                lines = follower.poll()
+                lines = await asyncio.to_thread(follower.poll)
         finally:
             follower.close()
 
