@@ -140,10 +140,8 @@ class KubeTarget:
         self.kube = kube
 
     async def get(self, kind: ResourceType, namespace: str, name: str) -> Object | None:
-        try:
+        async with self._refusals():
             return await self.kube.get(kind, namespace, name)
-        except KubeError as exc:
-            raise SaveRefusedError(exc.message) from None
 
     async def create(self, kind: ResourceType, namespace: str, manifest: Object) -> Object:
         """POST, not apply: creating must fail on an existing object, not take it over."""

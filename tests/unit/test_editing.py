@@ -8,12 +8,20 @@ import sys
 from pathlib import Path
 from typing import Any, cast
 
+import aiohttp
 import pytest
 
 from agentops_services.api.validation import validate_resource
 from agentops_services.api.yaml_source import load_documents
 from agentops_services.kube.rest import Kube
-from agentops_tui.services.editing import Cancelled, Diff, EditSession, Invalid, KubeTarget
+from agentops_tui.services.editing import (
+    Cancelled,
+    Diff,
+    EditSession,
+    Invalid,
+    KubeTarget,
+    SaveRefusedError,
+)
 from agentops_tui.services.error_header import strip_error_header, with_error_header
 from agentops_tui.services.external_editor import (
     EditorError,
@@ -201,6 +209,20 @@ def test_missing_namespace_is_filled_in() -> None:
     outcome = edit.submit(edit.text.replace("  namespace: team-a\n", "").replace("50", "51"))
     assert isinstance(outcome, Diff)
     assert outcome.manifest["metadata"]["namespace"] == "team-a"
+
+
+class _Unreachable:
+    """A Kube whose API server cannot be reached."""
+
+    async def get(self, *_: object) -> None:
+        raise aiohttp.ClientConnectionError("Connection refused")
+
+
+async def test_opening_without_the_api_server_is_a_refusal_not_a_traceback() -> None:
+    target = KubeTarget(cast(Kube, _Unreachable()))
+    with pytest.raises(SaveRefusedError) as refused:
+        await EditSession.open(target, "Agent", "team-a", "reviewer")
+    assert refused.value.message == "cannot reach the API server: Connection refused"
 
 
 # --- removals server-side apply keeps ----------------------------------------------------
