@@ -22,8 +22,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-import httpx
-
 from agentops_services.api.runtime_config import RuntimeConfig
 from agentops_services.api.script import Script, ScriptToolCall, ScriptTurn
 from agentops_services.api.v1alpha1.provider import Provider
@@ -45,12 +43,16 @@ def configure_line(secrets_file: Path) -> str:
 
 
 def scripted_name(provider: Provider) -> str | None:
-    """The script a Provider asks for with a scripted:// endpoint; None for a real one."""
+    """The script a Provider asks for with a scripted:// endpoint; None for a real one. Only
+    the scheme is looked at in a real URL: a mistyped one is the runtime's to report, not a
+    reason for the platform to fail on the whole catalog."""
     endpoint = provider.spec.endpoint
     if provider.spec.type != "openaicompat" or endpoint is None or not endpoint.base_url:
         return None
-    url = httpx.URL(endpoint.base_url)
-    return url.host if url.scheme == SCRIPTED_SCHEME else None
+    scheme, _, rest = endpoint.base_url.partition("://")
+    if scheme.lower() != SCRIPTED_SCHEME:
+        return None
+    return rest.split("/", 1)[0].lower()
 
 
 def use_scripted_models(config: RuntimeConfig, providers: Mapping[str, Provider]) -> RuntimeConfig:

@@ -101,6 +101,19 @@ def test_the_offline_demo_provider_replays_the_demo_script_beside_the_config() -
     assert "secrets.env" in local.files[SCRIPT_FILE]
 
 
+def test_a_mistyped_base_url_is_left_to_the_runtime_not_a_crash_of_the_platform() -> None:
+    local = runtime_config_for(
+        agent("typo"),
+        {"fake": provider("fake", "http://127.0.0.1:80O0/v1")},  # a letter O, not a 0
+        {},
+        {},
+        root=ROOT,
+        memory_url=None,
+    )
+    [entry] = local.config.providers or []
+    assert entry.type != "scripted" and local.left_out == []
+
+
 def test_the_environment_is_the_pods_resolved_here() -> None:
     spec_agent = agent(
         "helper",
