@@ -242,21 +242,18 @@ async def test_tempo_in_another_namespace_is_port_forwarded_there(
             data = {"tempoService": f"{elsewhere}/agentops-tempo:{TEMPO_PORT}"}
             await rest.create(CONFIG_MAP, namespace, platform_config_map(data))
             backend = ClusterBackend(rest, "test-context", namespace)
-            seen: list[dict[str, str]] = []
-            backend.listen_services(lambda states: seen.append(dict(states)))
             await backend.start()
-            try:
-                tempo = backend.platform_services.tempo
-                assert tempo == ServiceRef("tempo", "agentops-tempo", TEMPO_PORT, elsewhere)
-                assert backend.platform_services.memory == ServiceRef.memory()
-                assert backend.problems() == []
-                http = await backend.service(tempo)
-                assert str(http.base_url).startswith("http://127.0.0.1:")
-                assert (await http.get("/api/echo")).text == "echo"
-            finally:
-                await backend.stop()
+            services, problems = backend.platform_services, backend.problems()
+            base_url, answer, seen = await _get_through(
+                backend, lambda: services.tempo, "/api/echo"
+            )
         finally:
             await rest.delete(NODE, None, node)
+    assert services.tempo == ServiceRef("tempo", "agentops-tempo", TEMPO_PORT, elsewhere)
+    assert services.memory == ServiceRef.memory()
+    assert problems == []
+    assert base_url.startswith("http://127.0.0.1:")
+    assert answer.text == "echo"
     assert kubelet.sessions and set(kubelet.sessions) == {"agentops-tempo-0"}
     shown = next(states["tempo"] for states in reversed(seen) if "tempo" in states)
     assert "ready" in shown and "agentops-tempo-0" in shown, shown
