@@ -152,7 +152,7 @@ def test_tempo_url_comes_before_tempo_service() -> None:
     assert found.services.tempo.url == "https://tempo.example.com"
     without_service = platform_services({"tempoURL": "https://tempo.example.com"}).services
     assert without_service.tempo == ServiceRef(
-        "tempo", "tempo", 3200, url=without_service.tempo.url
+        "tempo", "tempo", 3200, url="https://tempo.example.com"
     )
 
 
