@@ -192,16 +192,15 @@ class ResourceFolder:
         a restart), the last valid objects, which stay should the file now be invalid."""
         by_file: dict[str, dict[Key, Object]] = {}
         for key, source in self.store.sources().items():
-            obj = self.store.get(*key)
-            if source.startswith(FILE_SOURCE) and obj is not None:
-                by_file.setdefault(source.removeprefix(FILE_SOURCE), {})[key] = obj
+            rel = _file_in(source)
+            if rel is not None and (obj := self.store.get(*key)) is not None:
+                by_file.setdefault(rel, {})[key] = obj
         return by_file
 
     def _stored_defaulted(self, kind: str, name: str) -> Mapping[str, Any] | None:
         """The stored object from a file, defaults applied (for CEL transition rules)."""
-        source = self.store.source_of(kind, name)
         obj = self.store.get(kind, name)
-        if obj is None or source is None or not source.startswith(FILE_SOURCE):
+        if obj is None or _file_in(self.store.source_of(kind, name)) is None:
             return None
         try:
             return KINDS[kind].model_validate(obj).to_defaulted()
@@ -221,7 +220,7 @@ class ResourceFolder:
                     )
                 )
         for key, source in self.store.sources().items():
-            if source.startswith(FILE_SOURCE) and key not in owners:
+            if _file_in(source) is not None and key not in owners:
                 with contextlib.suppress(NotFoundError):
                     await self.store.delete(*key)
         self._clashes = clashes
@@ -237,7 +236,7 @@ class ResourceFolder:
         clashes: list[FileProblem] = []
         for key, rels in claims.items():
             label = f"{key[0]}/{key[1]}"
-            source = self.store.source_of(*key) or ""
+            source = self.store.source_of(*key)
             if source == API_SOURCE:
                 clashes.extend(
                     FileProblem(rel, self._files[rel].lines.get(key, 1), "metadata.name",
@@ -246,11 +245,7 @@ class ResourceFolder:
                     for rel in rels
                 )  # fmt: skip
                 continue
-            owner = (
-                source.removeprefix(FILE_SOURCE)
-                if source.removeprefix(FILE_SOURCE) in rels
-                else rels[0]
-            )
+            owner = current if (current := _file_in(source)) in rels else rels[0]
             owners[key] = owner
             clashes.extend(
                 FileProblem(rel, self._files[rel].lines.get(key, 1), "metadata.name",
@@ -298,10 +293,8 @@ class ResourceFolder:
 
     def file_of(self, kind: str, name: str) -> Path | None:
         """The file an object comes from, or None (no file: created through the API)."""
-        source = self.store.source_of(kind, name) or ""
-        return (
-            self.path / source.removeprefix(FILE_SOURCE) if source.startswith(FILE_SOURCE) else None
-        )
+        rel = _file_in(self.store.source_of(kind, name))
+        return self.path / rel if rel is not None else None
 
     # --- writing back ----------------------------------------------------------------
 
@@ -319,15 +312,15 @@ class ResourceFolder:
             wire, expected = self._validated(text, key)
             key = (wire["kind"], wire["metadata"]["name"])
             check_resource_version(key, self.store.get(*key), expected)
-            source = self.store.source_of(*key) or ""
+            source = self.store.source_of(*key)
             if source == API_SOURCE:
                 return await self.store.apply(wire, source=API_SOURCE, expected_version=expected)
-            rel = source.removeprefix(FILE_SOURCE) if source else _new_file(*key)
+            rel = _file_in(source) or _new_file(*key)
             old = self._files.get(rel, ResourceFile()).objects.get(key, {})
             form = file_form(wire, (old.get("metadata") or {}).get("namespace"))
             # Text that is already a file's document goes in as written, comments and all.
             document = (document_text(text) if form == wire else None) or dump_yaml(form)
-            await asyncio.to_thread(self._write_document, rel, key, document, bool(source))
+            await asyncio.to_thread(self._write_document, rel, key, document, source is not None)
             await self._refresh(rel)
             stored = self.store.get(*key)
             if stored is None or self.store.source_of(*key) != FILE_SOURCE + rel:
@@ -389,10 +382,9 @@ class ResourceFolder:
             if current is None:
                 raise NotFoundError(f"{kind} {name!r} not found", "name")
             check_resource_version((kind, name), current, expected_version)
-            source = self.store.source_of(kind, name) or ""
-            if not source.startswith(FILE_SOURCE):
+            rel = _file_in(self.store.source_of(kind, name))
+            if rel is None:
                 return await self.store.delete(kind, name, expected_version=expected_version)
-            rel = source.removeprefix(FILE_SOURCE)
             await asyncio.to_thread(self._remove_document, rel, (kind, name))
             await self._refresh(rel)
             if self.store.get(kind, name) is not None:
@@ -407,6 +399,13 @@ class ResourceFolder:
             path.unlink()
         else:
             replace_file(path, rest.encode(), path.stat().st_mode & 0o777)
+
+
+def _file_in(source: str | None) -> str | None:
+    """The file (path in the folder) a store source names; None for an object from no file."""
+    if source is None or not source.startswith(FILE_SOURCE):
+        return None
+    return source.removeprefix(FILE_SOURCE)
 
 
 def _new_file(kind: str, name: str) -> str:
