@@ -26,7 +26,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +36,7 @@ from agentops_services.api.manifests import check_manifests
 from agentops_services.api.v1alpha1 import KINDS
 from agentops_services.api.yaml_source import dump_yaml
 from agentops_services.local.atomic import create_file, replace_file
-from agentops_services.local.documents import (
-    document_spans,
-    document_text,
-    remove_document,
-    replace_document,
-)
+from agentops_services.local.documents import document_text, remove_document, replace_document
 from agentops_services.local.errors import (
     ConflictError,
     FileProblem,
@@ -358,7 +353,8 @@ class ResourceFolder:
     def _write_document(self, rel: str, key: Key, document: str, existing: bool) -> None:
         path = self.path / rel
         if existing:
-            text = replace_document(_editable_text(path, rel), key, document)
+            with _editing(rel):
+                text = replace_document(path.read_text(encoding="utf-8"), key, document)
             replace_file(path, text.encode(), path.stat().st_mode & 0o777)
             return
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -393,8 +389,8 @@ class ResourceFolder:
 
     def _remove_document(self, rel: str, key: Key) -> None:
         path = self.path / rel
-        text = _editable_text(path, rel)
-        rest = remove_document(text, key)
+        with _editing(rel):
+            rest = remove_document(path.read_text(encoding="utf-8"), key)
         if rest is None:
             path.unlink()
         else:
@@ -412,13 +408,12 @@ def _new_file(kind: str, name: str) -> str:
     return f"{kind.lower()}/{name}.yaml"
 
 
-def _editable_text(path: Path, rel: str) -> str:
-    """The file's text, if its documents can be found in it."""
+@contextlib.contextmanager
+def _editing(rel: str) -> Iterator[None]:
+    """Reading a file and finding its documents: ConflictError when they cannot be found."""
     try:
-        text = path.read_text(encoding="utf-8")
-        document_spans(text)
+        yield
     except FileNotFoundError:
         raise ConflictError(f"{rel} was removed meanwhile") from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ConflictError(f"{rel} cannot be edited now ({exc}): fix the file first") from None
-    return text
