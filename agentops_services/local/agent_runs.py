@@ -113,10 +113,6 @@ class AgentRuns:
         self._lock = asyncio.Lock()
         self._follow_ups: set[asyncio.Task[None]] = set()
 
-    def active(self) -> list[str]:
-        """The runs being executed now."""
-        return list(self._active)
-
     async def publish(self, name: str, conditions: list[DesiredCondition], **fields: Any) -> None:
         run = self._runs.get(name)
         if run is not None:
