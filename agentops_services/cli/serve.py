@@ -71,10 +71,7 @@ async def _serve(data: DataDir, host: str, port: int) -> int:
         loop.add_signal_handler(signum, task.cancel)
     try:
         await serve(data, host=host, port=port, started=started)
-    except SecretsFileError as exc:
-        print(f"agentops serve: {exc}", file=sys.stderr)
-        return EXIT_PROBLEM
-    except OSError as exc:  # the port is taken, the data dir cannot be written
+    except (SecretsFileError, OSError) as exc:  # also: the port is taken, a dir is read-only
         print(f"agentops serve: {exc}", file=sys.stderr)
         return EXIT_PROBLEM
     except asyncio.CancelledError:
