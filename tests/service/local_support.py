@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from agentops_services.api.v1alpha1 import Agent, AgentRun, Provider
+from agentops_services.local.kinds import NAMESPACE
 from agentops_services.local.paths import DataDir
 
-NAMESPACE = "local"
 CREATED = "2026-04-09T10:00:00Z"
 
 
