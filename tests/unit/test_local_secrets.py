@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agentops_services.api.v1alpha1 import Provider
-from agentops_services.local.secrets import Secrets, missing_variables, required_variables
+from agentops_services.local.secrets import Secrets
 from agentops_services.local.secrets_file import (
     SecretsFileError,
     add_secret,
@@ -244,16 +244,8 @@ def test_the_environment_wins_over_the_file(tmp_path: Path) -> None:
     secrets = Secrets.load(path, {"ANTHROPIC_API_KEY": "from-env", "PATH": "/bin"})
 
     assert secrets.get("ANTHROPIC_API_KEY") == "from-env"
-    assert secrets.origin("ANTHROPIC_API_KEY") == "environment"
     assert secrets.get("OPENAI_API_KEY") == OTHER
-    assert secrets.origin("OPENAI_API_KEY") == str(path)
     assert secrets.get("GEMINI_API_KEY") is None
-    assert secrets.origin("GEMINI_API_KEY") is None
-    assert secrets.process_environment() == {
-        "ANTHROPIC_API_KEY": "from-env",
-        "OPENAI_API_KEY": OTHER,
-        "PATH": "/bin",
-    }
 
 
 def test_an_empty_environment_variable_does_not_hide_the_file(tmp_path: Path) -> None:
@@ -263,7 +255,6 @@ def test_an_empty_environment_variable_does_not_hide_the_file(tmp_path: Path) ->
 
     assert secrets.get("ANTHROPIC_API_KEY") == KEY
     assert secrets.get("OPENAI_API_KEY") is None  # empty everywhere: no key
-    assert secrets.process_environment()["ANTHROPIC_API_KEY"] == KEY
 
 
 def test_the_process_environment_is_the_default(
@@ -284,55 +275,6 @@ def test_repr_and_str_name_variables_but_never_show_values(tmp_path: Path) -> No
         assert KEY not in shown
         assert OTHER not in shown
         assert "ANTHROPIC_API_KEY" in shown
-
-
-# --- what Providers need ----------------------------------------------------------------------
-
-ANTHROPIC = "{name: anthropic}\nspec: {type: anthropic, apiKeySecret: {name: keys, key: K}}"
-OLLAMA = "{name: ollama}\nspec: {type: openaicompat, endpoint: {baseURL: http://127.0.0.1:1/v1}}"
-OAUTH = """{name: internal-llm}
-spec:
-  type: openaicompat
-  endpoint:
-    baseURL: https://llm.internal.example.com/v1
-    oauth2ClientCredentials:
-      tokenURL: https://idp.example.com/oauth2/token
-      clientIdSecret: {name: llm-oauth, key: client-id}
-      clientSecretSecret: {name: llm-oauth, key: client-secret}
-"""
-
-
-def test_required_variables_are_the_ones_the_runtime_reads() -> None:
-    assert required_variables(provider(ANTHROPIC)) == ("ANTHROPIC_API_KEY",)
-    assert required_variables(provider(OAUTH)) == (
-        "INTERNAL_LLM_OAUTH_CLIENT_ID",
-        "INTERNAL_LLM_OAUTH_CLIENT_SECRET",
-    )
-    assert required_variables(provider(OLLAMA)) == ()
-
-
-def test_missing_variables_say_which_provider_needs_what_and_where_to_put_it(
-    tmp_path: Path,
-) -> None:
-    path = private(tmp_path / "secrets.env", "INTERNAL_LLM_OAUTH_CLIENT_ID=client\n")
-    secrets = Secrets.load(path, {})
-    providers = [provider(ANTHROPIC), provider(OAUTH), provider(OLLAMA)]
-
-    missing = missing_variables(providers, secrets)
-
-    assert [(m.provider, m.variable) for m in missing] == [
-        ("anthropic", "ANTHROPIC_API_KEY"),
-        ("internal-llm", "INTERNAL_LLM_OAUTH_CLIENT_SECRET"),
-    ]
-    assert missing[0].message(path) == (
-        f"Provider anthropic needs ANTHROPIC_API_KEY: put it in {path} or the environment"
-    )
-
-
-def test_nothing_is_missing_once_the_key_is_in_the_environment(tmp_path: Path) -> None:
-    secrets = Secrets.load(tmp_path / "secrets.env", {"ANTHROPIC_API_KEY": KEY})
-
-    assert missing_variables([provider(ANTHROPIC)], secrets) == []
 
 
 def test_a_path_under_home_is_shown_as_a_person_types_it(
