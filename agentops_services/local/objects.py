@@ -50,7 +50,7 @@ from agentops_services.local.errors import (
     NotFoundError,
     ResyncRequiredError,
 )
-from agentops_services.local.kinds import NAMESPACE, Key, Object
+from agentops_services.local.kinds import NAMESPACE, Key, Object, key_of
 from agentops_services.sqlite_pool import on_thread
 
 EventType = Literal["ADDED", "MODIFIED", "DELETED"]
@@ -188,7 +188,7 @@ class ObjectStore:
             self._db = None
             raise
         for row in rows:
-            kind, name = row.object["kind"], row.object["metadata"]["name"]
+            kind, name = key_of(row.object)
             if kind in self._objects:
                 self._objects[kind][name] = row.object
                 self._sources[kind, name] = row.source

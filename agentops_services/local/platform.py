@@ -35,6 +35,7 @@ from agentops_services.local.catalog import Catalog
 from agentops_services.local.daemon_runs import DaemonRuns
 from agentops_services.local.first_run import FirstRunReport, first_run
 from agentops_services.local.folder import ResourceFolder
+from agentops_services.local.kinds import Key, key_of
 from agentops_services.local.log_stream import LogStreams
 from agentops_services.local.objects import ObjectStore, WatchEvent
 from agentops_services.local.paths import DataDir
@@ -123,7 +124,7 @@ class Controller:
         self.runs = runs
         self.schedules = schedules
         self.secrets = secrets
-        self._generations: dict[tuple[str, str], Any] = {}
+        self._generations: dict[Key, Any] = {}
         self._dirty = asyncio.Event()
         self._last_secrets = first_secrets
 
@@ -169,12 +170,11 @@ class Controller:
 
     def _changes_what_runs(self, event: WatchEvent) -> bool:
         """Anything but a status write: a new or deleted object, or a changed generation."""
-        metadata = event.object["metadata"]
-        key = (event.object["kind"], metadata["name"])
+        key = key_of(event.object)
         if event.type == "DELETED":
             self._generations.pop(key, None)
             return True
-        generation = metadata.get("generation")
+        generation = event.object["metadata"].get("generation")
         changed = self._generations.get(key, object()) != generation
         self._generations[key] = generation
         return changed or event.type == "ADDED"
