@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def _serve(data: DataDir, host: str, port: int) -> int:
     from agentops_services.local.first_run import FirstRunReport  # noqa: PLC0415
+    from agentops_services.local.object_db import StoreFileError  # noqa: PLC0415
     from agentops_services.local.platform import serve  # noqa: PLC0415
     from agentops_services.local.platform_record import running_platform  # noqa: PLC0415
     from agentops_services.local.secrets_file import SecretsFileError  # noqa: PLC0415
@@ -71,7 +72,7 @@ async def _serve(data: DataDir, host: str, port: int) -> int:
         loop.add_signal_handler(signum, task.cancel)
     try:
         await serve(data, host=host, port=port, started=started)
-    except (SecretsFileError, OSError) as exc:  # also: the port is taken, a dir is read-only
+    except (SecretsFileError, StoreFileError, OSError) as exc:  # also: the port is taken
         print(f"agentops serve: {exc}", file=sys.stderr)
         return EXIT_PROBLEM
     except asyncio.CancelledError:

@@ -34,6 +34,11 @@ INSERT OR IGNORE INTO counter (id, resource_version) VALUES (1, 0);
 """
 
 
+class StoreFileError(Exception):
+    """The store's file cannot be used (not a database, written by a newer AgentOps); the
+    message names the file and says why."""
+
+
 @dataclass(frozen=True)
 class StoredRow:
     object: Object
@@ -47,9 +52,8 @@ def prepare(db: sqlite3.Connection) -> None:
     db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     version = db.execute("PRAGMA user_version").fetchone()[0]
     if version > SCHEMA_VERSION:
-        raise RuntimeError(
-            f"the object store was written by a newer AgentOps (schema {version}, "
-            f"this one knows {SCHEMA_VERSION})"
+        raise StoreFileError(
+            f"written by a newer AgentOps (schema {version}, this one knows {SCHEMA_VERSION})"
         )
     db.executescript(f"BEGIN; {_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
 

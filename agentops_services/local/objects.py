@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import sqlite3
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -183,9 +184,13 @@ class ObjectStore:
         try:
             await on_thread(self._db, object_db.prepare)
             self._version, rows = await on_thread(self._db, object_db.load)
-        except BaseException:
+        except BaseException as exc:
             await self._db.close()
             self._db = None
+            if isinstance(exc, object_db.StoreFileError | sqlite3.DatabaseError):
+                raise object_db.StoreFileError(
+                    f"the object store {self.path} cannot be used: {exc}"
+                ) from exc
             raise
         for row in rows:
             kind, name = key_of(row.object)

@@ -5,6 +5,9 @@ follow in order and are told to resync rather than grow without bound."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import re
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,7 @@ from agentops_services.local.errors import (
     NotFoundError,
     ResyncRequiredError,
 )
+from agentops_services.local.object_db import StoreFileError
 from agentops_services.local.objects import API_SOURCE, ObjectStore, WatchEvent, merge_patch
 from agentops_services.local.status import StatusSink
 from agentops_services.local.store_sink import StoreStatusSink
@@ -156,6 +160,26 @@ async def test_restart_keeps_objects_status_sources_and_the_counter(db: Path) ->
         assert reopened.resource_version == version == 5
         updated = await reopened.patch_status("Agent", "helper", {"phase": "Running"})
         assert updated["metadata"]["resourceVersion"] == "6"
+
+
+def _written_by_a_newer_agentops(db: Path) -> None:
+    with contextlib.closing(sqlite3.connect(db)) as newer:
+        newer.execute("PRAGMA user_version=99")
+
+
+def _not_a_database(db: Path) -> None:
+    db.write_bytes(b"not a database, and long enough to be read as one" * 100)
+
+
+async def test_a_file_the_store_cannot_use_is_refused_naming_it(db: Path) -> None:
+    async with ObjectStore(db):
+        pass
+    _written_by_a_newer_agentops(db)
+    with pytest.raises(StoreFileError, match=f"{re.escape(str(db))}.*newer AgentOps"):
+        await ObjectStore(db).open()
+    _not_a_database(db)
+    with pytest.raises(StoreFileError, match=re.escape(str(db))):
+        await ObjectStore(db).open()
 
 
 async def test_watch_delivers_every_change_in_order(db: Path) -> None:
