@@ -9,6 +9,7 @@ the consoles that attach to it) agrees on one layout.
       traces.db                the trace store's database
       agents/<name>/           one daemon agent's runtime (see RuntimeDir)
       runs/<name>/             one task run's runtime (see RuntimeDir)
+      logs/                    output of the platform (platform.log) and of its services
       secrets.env              provider keys, 0600 (see secrets.py)
       platform.json            URL and pid of the running platform (see platform_record.py)
       first-run.json           which samples first_run.py wrote, so it never touches others
@@ -115,7 +116,13 @@ class DataDir:
 
     def create(self) -> DataDir:
         """Make the directories the platform writes to (0700 when new)."""
-        for directory in (self.root, self.resources, self.agents_dir, self.runs_dir):
+        for directory in (
+            self.root,
+            self.resources,
+            self.agents_dir,
+            self.runs_dir,
+            self.logs_dir,
+        ):
             make_private_dir(directory)
         return self
 
@@ -150,6 +157,10 @@ class DataDir:
     @property
     def runs_dir(self) -> Path:
         return self.root / "runs"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.root / "logs"
 
     def agent(self, name: str) -> RuntimeDir:
         """The runtime directory of daemon agent `name` (not created)."""

@@ -192,15 +192,13 @@ async def _service(
         elif event.state is ProcessState.CRASHED:
             LOG.warning("%s %s: %s", name, event.message, " | ".join(event.log_tail[-3:]))
 
-    log_dir = data.root / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
     supervisor.start(
         ProcessSpec(
             name=name,
             argv=(*AGENTCTL, *args, "--host", "127.0.0.1", "--port", PORT),
             env=dict(os.environ),
             cwd=data.root,
-            log_file=log_dir / f"{name}.log",
+            log_file=data.logs_dir / f"{name}.log",
             health_path=health,
         ),
         listen,

@@ -86,7 +86,7 @@ def test_directories_are_created_private(tmp_path: Path) -> None:
     data = DataDir.locate(tmp_path / "data", environ={}).create()
     agent = data.agent("assistant").create()
 
-    for directory in (data.root, data.resources, data.agents_dir, data.runs_dir):
+    for directory in (data.root, data.resources, data.agents_dir, data.runs_dir, data.logs_dir):
         assert mode_of(directory) == 0o700, directory
     for directory in (agent.root, agent.state, agent.workspace):
         assert mode_of(directory) == 0o700, directory
