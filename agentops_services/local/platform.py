@@ -61,8 +61,6 @@ DEFAULT_PORT = 7400
 SERVICE_STARTUP = 60.0
 AGENTCTL = RUNTIME_COMMAND[:-1]
 """`agentops`, as this Python runs it."""
-SPEC_KINDS = frozenset({"Agent", "Provider", "AgentTool", "AgentResource"})
-"""Kinds whose change can change what a runtime is given."""
 Model = TypeVar("Model", bound=BaseModel)
 
 
