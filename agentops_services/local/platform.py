@@ -285,7 +285,7 @@ async def serve(
         server = await stack.enter_async_context(serve_in_background(app, host, port))
         stack.callback(logs.close)  # before the server's shutdown, which waits for streams
         write_record(data.platform_file, PlatformRecord.now(server.url))
-        stack.callback(remove_record, data.platform_file, os.getpid())
+        stack.callback(remove_record, data.platform_file)
         if started is not None:
             started(server.url, report)
         await controller.run()

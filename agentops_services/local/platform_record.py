@@ -58,11 +58,11 @@ def read_record(path: Path) -> PlatformRecord | None:
     return record if record.pid > 0 else None
 
 
-def remove_record(path: Path, pid: int | None = None) -> None:
-    """Remove the record if it is this process's (or `pid`'s): a platform that stops never
-    removes the record of another that has taken over meanwhile."""
+def remove_record(path: Path) -> None:
+    """Remove the record if it is this process's: a platform that stops never removes the
+    record of another that has taken over meanwhile."""
     record = read_record(path)
-    if record is not None and record.pid == (os.getpid() if pid is None else pid):
+    if record is not None and record.pid == os.getpid():
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
 
