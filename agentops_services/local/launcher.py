@@ -66,7 +66,7 @@ class Attached:
 
 
 def platform_log(data: DataDir) -> Path:
-    return data.root / "logs" / "platform.log"
+    return data.logs_dir / "platform.log"
 
 
 def serve_command(data: DataDir) -> list[str]:
@@ -86,8 +86,7 @@ async def attach_or_start(data: DataDir, timeout: float = STARTUP_TIMEOUT) -> At
     running = await running_platform(data.platform_file)
     if running is not None:
         return Attached(running.url)
-    log = platform_log(data)
-    log.parent.mkdir(parents=True, exist_ok=True)
+    log = platform_log(data.create())  # private directories, before the log makes any
     with log.open("ab") as out:
         process = subprocess.Popen(  # noqa: ASYNC220 - returns at once; the wait below is async
             serve_command(data),
