@@ -5,10 +5,10 @@ start is a message quoting its log."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import stat
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -86,20 +86,20 @@ async def test_a_platform_that_cannot_start_is_a_message_quoting_its_log(data: D
 
 
 async def test_a_killed_console_takes_the_platform_it_started_along(data: DataDir) -> None:
-    console = subprocess.Popen(
-        [sys.executable, "-c", CONSOLE, str(data.root)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    console = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", CONSOLE, str(data.root),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
     try:
         assert console.stdout is not None
-        url = console.stdout.readline().strip()
+        async with asyncio.timeout(90):
+            url = (await console.stdout.readline()).decode().strip()
         assert url.startswith("http://127.0.0.1:"), url
         await _answers(url)
     finally:
         console.send_signal(signal.SIGKILL)
-        console.wait(10)
+        async with asyncio.timeout(10):
+            await console.wait()
 
     async def gone() -> None:
         try:
