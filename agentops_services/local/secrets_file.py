@@ -21,19 +21,9 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from agentops_services.local.atomic import PRIVATE_FILE, replace_file
-from agentops_services.local.paths import make_private_dir
-
-NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ASSIGNMENT = re.compile(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)")
 _STARTS_ASSIGNMENT = re.compile(r"\s*(?:export\s+)?([^=\s]*)\s*=")
-_BARE_SAFE = re.compile(r"[^\s\"'#\\]+")
 _ESCAPES = {"\\": "\\", '"': '"', "n": "\n", "r": "\r", "t": "\t"}
-_ESCAPED = {value: f"\\{key}" for key, value in _ESCAPES.items()}
-HEADER = (
-    "# Provider keys of the AgentOps embedded platform: NAME=value, one a line.\n"
-    "# Keep this file private (chmod 600): it is refused when others can read it.\n"
-)
 
 
 class SecretsFileError(ValueError):
@@ -122,16 +112,6 @@ def parse_secrets(text: str, where: Path) -> dict[str, str]:
     return values
 
 
-def format_assignment(name: str, value: str) -> str:
-    """`NAME=value`, quoted when the value would not survive bare."""
-    if NAME.fullmatch(name) is None:
-        raise ValueError(f"{name!r} is not a variable name (letters, digits and _)")
-    if _BARE_SAFE.fullmatch(value):
-        return f"{name}={value}"
-    escaped = "".join(_ESCAPED.get(char, char) for char in value)
-    return f'{name}="{escaped}"'
-
-
 def _check_private(path: Path, info: os.stat_result) -> None:
     if not stat.S_ISREG(info.st_mode):
         raise SecretsFileError(f"{path} is not a regular file; secrets are read only from one")
@@ -148,9 +128,9 @@ def _check_private(path: Path, info: os.stat_result) -> None:
         )
 
 
-def _read_private(path: Path) -> tuple[str, int] | None:
-    """The text and permission bits of the file at `path` (None when there is none), refused
-    unless it is a regular file of ours that only we may read."""
+def _read_private(path: Path) -> str | None:
+    """The text of the file at `path` (None when there is none), refused unless it is a
+    regular file of ours that only we may read."""
     try:
         _check_private(path, path.stat())
         with path.open("rb") as handle:
@@ -162,36 +142,12 @@ def _read_private(path: Path) -> tuple[str, int] | None:
     except PermissionError as exc:
         raise SecretsFileError(f"{path} cannot be read: {exc.strerror}") from None
     try:
-        return data.decode(), stat.S_IMODE(info.st_mode)
+        return data.decode()
     except UnicodeDecodeError:
         raise SecretsFileError(f"{path} is not UTF-8 text") from None
 
 
 def read_secrets_file(path: Path) -> dict[str, str]:
     """The variables of the secrets file at `path`; none when it does not exist."""
-    read = _read_private(path)
-    return parse_secrets(read[0], path) if read else {}
-
-
-def add_secret(path: Path, name: str, value: str) -> None:
-    """Set `name` in the secrets file at `path`, replacing earlier lines for it and keeping
-    every other line and comment. A new file is created 0600; an existing one keeps its own
-    (private) mode, so this never loosens permissions. The write is atomic."""
-    line = format_assignment(name, value)
-    read = _read_private(path)
-    if read is None:
-        make_private_dir(path.parent)
-        text, mode = HEADER, PRIVATE_FILE
-    else:
-        text, mode = read
-    kept, placed = [], False  # a line that does not parse raises here, before any write
-    for number, existing in enumerate(_lines(text.removesuffix("\n")), start=1):
-        parsed = _parse_line(existing, number, path)
-        if parsed is None or parsed.name != name:
-            kept.append(existing)
-        elif not placed:
-            kept.append(line)
-            placed = True
-    if not placed:
-        kept.append(line)
-    replace_file(path, ("\n".join(kept) + "\n").encode(), mode)
+    text = _read_private(path)
+    return parse_secrets(text, path) if text is not None else {}

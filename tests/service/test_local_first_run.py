@@ -25,7 +25,6 @@ from agentops_services.local.detect import DETECTED_VARIABLES, Probes
 from agentops_services.local.first_run import FirstRunReport, first_run
 from agentops_services.local.paths import DataDir
 from agentops_services.local.secrets import Secrets
-from agentops_services.local.secrets_file import add_secret
 from agentops_services.operator.builders.credentials import api_key_env
 from agentops_services.operator.builders.runtime_config import build_runtime_config
 from tests.fakes.ollama import EMBEDDING, FakeOllama, running
@@ -52,6 +51,13 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def data(tmp_path: Path) -> DataDir:
     return DataDir.locate(tmp_path / "data", environ={}).create()
+
+
+def _put_secret(data: DataDir, name: str, value: str) -> None:
+    """Append a key to the secrets file, as the first run's hint tells a person to."""
+    with data.secrets_file.open("a") as out:
+        out.write(f"{name}={value}\n")
+    data.secrets_file.chmod(0o600)
 
 
 @pytest.fixture
@@ -232,7 +238,7 @@ async def test_a_key_in_the_environment_picks_its_provider_in_order(
 
 
 async def test_a_key_in_the_secrets_file_counts_too(data: DataDir, no_ollama: Probes) -> None:
-    add_secret(data.secrets_file, "GEMINI_API_KEY", "AIzaFileKey")
+    _put_secret(data, "GEMINI_API_KEY", "AIzaFileKey")
 
     report = await run(data, no_ollama)
 
@@ -335,7 +341,7 @@ async def test_untouched_demo_samples_switch_once_a_key_is_added(
     data: DataDir, no_ollama: Probes
 ) -> None:
     await run(data, no_ollama)
-    add_secret(data.secrets_file, "ANTHROPIC_API_KEY", "sk-ant-real")
+    _put_secret(data, "ANTHROPIC_API_KEY", "sk-ant-real")
 
     report = await run(data, no_ollama)
 

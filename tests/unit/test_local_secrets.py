@@ -10,16 +10,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import given
-from hypothesis import strategies as st
 
 from agentops_services.api.v1alpha1 import Provider
 from agentops_services.local.secrets import Secrets
 from agentops_services.local.secrets_file import (
     SecretsFileError,
-    add_secret,
-    format_assignment,
-    parse_secrets,
     read_secrets_file,
     setup_command,
 )
@@ -152,76 +147,6 @@ def test_windows_line_ends_are_read(tmp_path: Path) -> None:
     path = private(tmp_path / "secrets.env", f"A={KEY}\r\nB='{OTHER}'\r\n")
 
     assert read_secrets_file(path) == {"A": KEY, "B": OTHER}
-
-
-@given(st.text(alphabet=st.characters(exclude_characters="\x00", exclude_categories=["Cs"])))
-def test_any_value_written_reads_back_the_same(value: str) -> None:
-    line = format_assignment("ANY_KEY", value)
-
-    assert parse_secrets(f"# c\n{line}\n", Path("secrets.env")) == {"ANY_KEY": value}
-
-
-# --- adding a key -----------------------------------------------------------------------------
-
-
-def test_adding_a_key_creates_a_private_file_and_its_directory(tmp_path: Path) -> None:
-    path = tmp_path / "data" / "secrets.env"
-
-    add_secret(path, "ANTHROPIC_API_KEY", KEY)
-
-    assert mode_of(path) == 0o600
-    assert mode_of(path.parent) == 0o700
-    assert read_secrets_file(path) == {"ANTHROPIC_API_KEY": KEY}
-
-
-def test_adding_a_key_replaces_its_lines_and_keeps_the_rest(tmp_path: Path) -> None:
-    path = private(
-        tmp_path / "secrets.env",
-        f"# mine\nANTHROPIC_API_KEY=old\nOPENAI_API_KEY={OTHER}\nexport ANTHROPIC_API_KEY=older\n",
-    )
-
-    add_secret(path, "ANTHROPIC_API_KEY", "with space #and hash")
-
-    assert path.read_text() == (
-        f'# mine\nANTHROPIC_API_KEY="with space #and hash"\nOPENAI_API_KEY={OTHER}\n'
-    )
-    assert read_secrets_file(path)["ANTHROPIC_API_KEY"] == "with space #and hash"
-
-
-def test_adding_a_key_never_loosens_a_stricter_mode(tmp_path: Path) -> None:
-    path = private(tmp_path / "secrets.env", f"OPENAI_API_KEY={OTHER}\n", 0o400)
-
-    add_secret(path, "ANTHROPIC_API_KEY", KEY)
-
-    assert mode_of(path) == 0o400
-    assert read_secrets_file(path) == {"OPENAI_API_KEY": OTHER, "ANTHROPIC_API_KEY": KEY}
-
-
-def test_adding_a_key_to_a_file_others_may_read_is_refused_and_changes_nothing(
-    tmp_path: Path,
-) -> None:
-    path = private(tmp_path / "secrets.env", f"OPENAI_API_KEY={OTHER}\n", 0o644)
-
-    with pytest.raises(SecretsFileError, match="chmod 600"):
-        add_secret(path, "ANTHROPIC_API_KEY", KEY)
-
-    assert path.read_text() == f"OPENAI_API_KEY={OTHER}\n"
-    assert mode_of(path) == 0o644
-
-
-def test_adding_a_key_to_a_file_that_does_not_parse_is_refused(tmp_path: Path) -> None:
-    path = private(tmp_path / "secrets.env", "not an assignment\n")
-
-    with pytest.raises(SecretsFileError, match="line 1"):
-        add_secret(path, "ANTHROPIC_API_KEY", KEY)
-
-    assert path.read_text() == "not an assignment\n"
-
-
-def test_a_bad_variable_name_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="not a variable name"):
-        add_secret(tmp_path / "secrets.env", "MY-KEY", KEY)
-    assert not (tmp_path / "secrets.env").exists()
 
 
 def test_the_setup_line_creates_a_private_file_in_a_real_shell(tmp_path: Path) -> None:
